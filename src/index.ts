@@ -1,0 +1,12 @@
+/** wgjax: a JAX-compatible tracing/jit compiler in TypeScript. The public API. */
+export * as numpy from "./ops/numpy/index.js";
+export * as lax from "./ops/lax/api.js";
+export * as nn from "./ops/nn/index.js";
+export * as random from "./ops/random/index.js";
+export * as reference from "./reference.js";
+
+export { Array, ArrayImpl, type ArrayLike, type IndexEntry } from "./core/array.js";
+export { ShapedArray } from "./core/aval.js";
+export { DTYPES, type DType, type DTypeInfo, dtypeInfo, promoteTypes, resultType } from "./core/dtype.js";
+export { ArgumentError, ConcretizationError, DTypeError, DisposedError, ShapeError, WgjaxError } from "./core/errors.js";
+export { packInt4, unpackInt4 } from "./core/hostData.js";

@@ -1,0 +1,267 @@
+/**
+ * The `lax` namespace: the primitives, called directly (camelCase names; jaxprs keep JAX's names).
+ * Operands must already agree in dtype; a JS number operand takes the dtype of the Array beside it.
+ */
+import { Array, type ArrayLike, scalarArray } from "../../core/array.js";
+import { type DType, checkDType, intRange, isInteger } from "../../core/dtype.js";
+import { ArgumentError } from "../../core/errors.js";
+import type { Primitive } from "../../core/primitive.js";
+import { type Shape, normalizeAxis } from "../../core/shape.js";
+import { bind, bind1 } from "../../trace/trace.js";
+import * as dot from "./dot.js";
+import * as ew from "./elementwise.js";
+import * as ix from "./indexing.js";
+import * as misc from "./misc.js";
+import * as mv from "./movement.js";
+import * as red from "./reduce.js";
+import * as srt from "./sort.js";
+
+type NoParams = Record<string, never>;
+const none: NoParams = {};
+
+/** Turns a JS scalar into a weakly typed scalar of `dtype`; checks integers fit. */
+export function scalarLike(value: number | boolean, dtype: DType, argument = "operand"): Array {
+  if (typeof value === "number" && isInteger(dtype)) {
+    const [lo, hi] = intRange(dtype);
+    if (!Number.isInteger(value)) {
+      throw new ArgumentError(`${argument}: the non-integer ${value} cannot be used with a ${dtype} operand`);
+    }
+    if (value < lo || value > hi) throw new ArgumentError(`${argument}: the JS number ${value} is too large to convert to ${dtype}`);
+  }
+  return scalarArray(value, dtype, true);
+}
+
+/** Both operands as Arrays; a JS scalar takes the other operand's dtype. */
+function operands(name: string, x: ArrayLike, y: ArrayLike): [Array, Array] {
+  if (x instanceof Array && y instanceof Array) return [x, y];
+  if (x instanceof Array) return [x, scalarLike(y as number | boolean, x.dtype, `${name}: y`)];
+  if (y instanceof Array) return [scalarLike(x, y.dtype, `${name}: x`), y];
+  throw new ArgumentError(`lax.${name}: at least one operand must be an Array`);
+}
+
+const unary = (p: Primitive<NoParams>) => (x: Array): Array => bind1(p, [x], none);
+const binary = (p: Primitive<NoParams>) => (x: ArrayLike, y: ArrayLike): Array => bind1(p, operands(p.name, x, y), none);
+
+export const exp = unary(ew.expP);
+export const log = unary(ew.logP);
+export const log1p = unary(ew.log1pP);
+export const expm1 = unary(ew.expm1P);
+export const tanh = unary(ew.tanhP);
+export const logistic = unary(ew.logisticP);
+export const sin = unary(ew.sinP);
+export const cos = unary(ew.cosP);
+export const tan = unary(ew.tanP);
+export const asin = unary(ew.asinP);
+export const acos = unary(ew.acosP);
+export const atan = unary(ew.atanP);
+export const sinh = unary(ew.sinhP);
+export const cosh = unary(ew.coshP);
+export const sqrt = unary(ew.sqrtP);
+export const rsqrt = unary(ew.rsqrtP);
+export const erf = unary(ew.erfP);
+export const erfInv = unary(ew.erfInvP);
+export const floor = unary(ew.floorP);
+export const ceil = unary(ew.ceilP);
+export const neg = unary(ew.negP);
+export const abs = unary(ew.absP);
+export const sign = unary(ew.signP);
+export const bitwiseNot = unary(ew.notP);
+export const isFinite = (x: Array): Array => bind1(ew.isFiniteP, [x], none);
+export const round = (x: Array, roundingMethod: 0 | 1 = ew.RoundingMethod.AWAY_FROM_ZERO): Array =>
+  bind1(ew.roundP, [x], { rounding_method: roundingMethod });
+export const { RoundingMethod } = ew;
+
+export const add = binary(ew.addP);
+export const sub = binary(ew.subP);
+export const mul = binary(ew.mulP);
+export const div = binary(ew.divP);
+export const rem = binary(ew.remP);
+export const max = binary(ew.maxP);
+export const min = binary(ew.minP);
+export const atan2 = binary(ew.atan2P);
+export const pow = binary(ew.powP);
+export const bitwiseAnd = binary(ew.andP);
+export const bitwiseOr = binary(ew.orP);
+export const bitwiseXor = binary(ew.xorP);
+export const shiftLeft = binary(ew.shiftLeftP);
+export const shiftRightLogical = binary(ew.shiftRightLogicalP);
+export const shiftRightArithmetic = binary(ew.shiftRightArithmeticP);
+export const eq = binary(ew.eqP);
+export const ne = binary(ew.neP);
+export const lt = binary(ew.ltP);
+export const le = binary(ew.leP);
+export const gt = binary(ew.gtP);
+export const ge = binary(ew.geP);
+
+export const integerPow = (x: Array, y: number): Array => bind1(ew.integerPowP, [x], { y });
+export const square = (x: Array): Array => integerPow(x, 2);
+
+/** `select_n(which, ...cases)`: `cases[which]` elementwise. */
+export const selectN = (which: Array, ...cases: Array[]): Array => bind1(ew.selectNP, [which, ...cases], none);
+/** `select(pred, onTrue, onFalse)`. */
+export const select = (pred: Array, onTrue: Array, onFalse: Array): Array => selectN(pred, onFalse, onTrue);
+
+export function convertElementType(x: ArrayLike, newDtype: DType, weakType = false): Array {
+  const dtype = checkDType(newDtype, "convertElementType: newDtype");
+  if (!(x instanceof Array)) return scalarArray(x, dtype, weakType);
+  if (x.dtype === dtype && x.weakType === weakType) return x;
+  return bind1(ew.convertElementTypeP, [x], { new_dtype: dtype, weak_type: weakType });
+}
+
+export const bitcastConvertType = (x: Array, newDtype: DType): Array =>
+  bind1(ew.bitcastConvertTypeP, [x], { new_dtype: checkDType(newDtype, "bitcastConvertType: newDtype") });
+
+// ---- movement ------------------------------------------------------------------------------
+
+export const broadcastInDim = (x: Array, shape: Shape, broadcastDimensions: readonly number[]): Array =>
+  bind1(mv.broadcastInDimP, [x], { shape: [...shape], broadcast_dimensions: [...broadcastDimensions] });
+
+/** Prepends `sizes` as new leading axes. */
+export const broadcast = (x: Array, sizes: Shape): Array =>
+  broadcastInDim(x, [...sizes, ...x.shape], x.shape.map((_, i) => i + sizes.length));
+
+export const reshape = (x: Array, newSizes: Shape): Array => bind1(mv.reshapeP, [x], { new_sizes: [...newSizes] });
+export const transpose = (x: Array, permutation: readonly number[]): Array => bind1(mv.transposeP, [x], { permutation: [...permutation] });
+export const squeeze = (x: Array, dimensions: readonly number[]): Array =>
+  bind1(mv.squeezeP, [x], { dimensions: dimensions.map((d) => normalizeAxis(d, x.ndim, "squeeze: dimensions")).sort((a, b) => a - b) });
+
+/** Inserts unit axes at `dimensions` (positions in the result), as a broadcast_in_dim like JAX. */
+export function expandDims(x: Array, dimensions: readonly number[]): Array {
+  const rank = x.ndim + dimensions.length;
+  const inserted = dimensions.map((d) => normalizeAxis(d, rank, "expandDims: dimensions"));
+  const shape: number[] = [];
+  const kept: number[] = [];
+  let k = 0;
+  for (let i = 0; i < rank; i++) {
+    if (inserted.includes(i)) shape.push(1);
+    else {
+      kept.push(i);
+      shape.push(x.shape[k++]!);
+    }
+  }
+  return broadcastInDim(x, shape, kept);
+}
+
+export const rev = (x: Array, dimensions: readonly number[]): Array => bind1(mv.revP, [x], { dimensions: [...dimensions] });
+export const concatenate = (operands: readonly Array[], dimension: number): Array =>
+  bind1(mv.concatenateP, operands, { dimension: normalizeAxis(dimension, operands[0]?.ndim ?? 0, "concatenate: dimension") });
+export const pad = (x: Array, paddingValue: ArrayLike, paddingConfig: readonly (readonly [number, number, number])[]): Array =>
+  bind1(mv.padP, [x, paddingValue instanceof Array ? paddingValue : scalarLike(paddingValue, x.dtype, "pad: paddingValue")], {
+    padding_config: paddingConfig.map((c) => [...c] as const),
+  });
+export const slice = (x: Array, startIndices: readonly number[], limitIndices: readonly number[], strides: readonly number[] | null = null): Array =>
+  bind1(mv.sliceP, [x], { start_indices: [...startIndices], limit_indices: [...limitIndices], strides: strides ? [...strides] : null });
+
+/** `slice` along one axis. */
+export function sliceInDim(x: Array, start: number, limit: number, stride = 1, axis = 0): Array {
+  const ax = normalizeAxis(axis, x.ndim, "sliceInDim: axis");
+  const starts = x.shape.map((_, i) => (i === ax ? start : 0));
+  const limits = x.shape.map((d, i) => (i === ax ? limit : d));
+  const strides = x.shape.map((_, i) => (i === ax ? stride : 1));
+  return slice(x, starts, limits, stride === 1 ? null : strides);
+}
+
+const indexScalars = (name: string, indices: readonly ArrayLike[]): Array[] =>
+  indices.map((i) => (i instanceof Array ? i : scalarLike(i, "int32", `${name}: startIndices`)));
+
+export const dynamicSlice = (x: Array, startIndices: readonly ArrayLike[], sliceSizes: Shape): Array =>
+  bind1(mv.dynamicSliceP, [x, ...indexScalars("dynamicSlice", startIndices)], { slice_sizes: [...sliceSizes] });
+export const dynamicUpdateSlice = (x: Array, update: Array, startIndices: readonly ArrayLike[]): Array =>
+  bind1(mv.dynamicUpdateSliceP, [x, update, ...indexScalars("dynamicUpdateSlice", startIndices)], {});
+
+export const iota = (dtype: DType, size: number): Array => broadcastedIota(dtype, [size], 0);
+export const broadcastedIota = (dtype: DType, shape: Shape, dimension: number): Array =>
+  bind1(mv.iotaP, [], { dtype: checkDType(dtype, "iota: dtype"), shape: [...shape], dimension: normalizeAxis(dimension, shape.length, "iota: dimension") });
+
+// ---- indexing ------------------------------------------------------------------------------
+
+export interface GatherOptions {
+  mode?: ix.GatherScatterMode;
+  fillValue?: number | null;
+  indicesAreSorted?: boolean;
+  uniqueIndices?: boolean;
+}
+
+export const gather = (operand: Array, indices: Array, dimensionNumbers: ix.GatherDimensionNumbers, sliceSizes: Shape, options: GatherOptions = {}): Array =>
+  bind1(ix.gatherP, [operand, indices], {
+    dimension_numbers: dimensionNumbers,
+    slice_sizes: [...sliceSizes],
+    mode: options.mode ?? "promise_in_bounds",
+    fill_value: options.fillValue ?? null,
+    indices_are_sorted: options.indicesAreSorted ?? false,
+    unique_indices: options.uniqueIndices ?? false,
+  });
+
+export const scatterAdd = (operand: Array, indices: Array, updates: Array, dimensionNumbers: ix.ScatterDimensionNumbers, options: GatherOptions = {}): Array =>
+  bind1(ix.scatterAddP, [operand, indices, updates], {
+    dimension_numbers: dimensionNumbers,
+    mode: options.mode ?? "fill",
+    indices_are_sorted: options.indicesAreSorted ?? false,
+    unique_indices: options.uniqueIndices ?? false,
+  });
+
+// ---- reductions ----------------------------------------------------------------------------
+
+const reducer = (p: Primitive<red.ReduceParams>) => (x: Array, axes: readonly number[]): Array =>
+  bind1(p, [x], { axes: axes.map((a) => normalizeAxis(a, x.ndim, `${p.name}: axes`)).sort((a, b) => a - b) });
+export const reduceSum = reducer(red.reduceSumP);
+export const reduceMax = reducer(red.reduceMaxP);
+export const reduceMin = reducer(red.reduceMinP);
+export const reduceProd = reducer(red.reduceProdP);
+export const reduceAnd = reducer(red.reduceAndP);
+export const reduceOr = reducer(red.reduceOrP);
+
+export const argmax = (x: Array, axis: number, indexDtype: DType = "int32"): Array =>
+  bind1(red.argmaxP, [x], { axes: [normalizeAxis(axis, x.ndim, "argmax: axis")], index_dtype: indexDtype });
+export const argmin = (x: Array, axis: number, indexDtype: DType = "int32"): Array =>
+  bind1(red.argminP, [x], { axes: [normalizeAxis(axis, x.ndim, "argmin: axis")], index_dtype: indexDtype });
+export const cumsum = (x: Array, axis = 0, reverse = false): Array =>
+  bind1(red.cumsumP, [x], { axis: normalizeAxis(axis, x.ndim, "cumsum: axis"), reverse });
+
+// ---- dot, sort, misc -----------------------------------------------------------------------
+
+export type { DotDimensionNumbers } from "./dot.js";
+
+export const dotGeneral = (lhs: Array, rhs: Array, dimensionNumbers: dot.DotDimensionNumbers, options: { preferredElementType?: DType | null } = {}): Array =>
+  bind1(dot.dotGeneralP, [lhs, rhs], {
+    dimension_numbers: dimensionNumbers,
+    preferred_element_type: options.preferredElementType ?? null,
+  });
+
+/** Vector/matrix products of rank-1 and rank-2 operands (`lax.dot`). */
+export function dotProduct(lhs: Array, rhs: Array, options: { preferredElementType?: DType | null } = {}): Array {
+  if (lhs.ndim < 1 || lhs.ndim > 2 || rhs.ndim < 1 || rhs.ndim > 2) {
+    throw new ArgumentError(`lax.dot: operands must have rank 1 or 2, got lhs rank ${lhs.ndim} and rhs rank ${rhs.ndim}`);
+  }
+  return dotGeneral(lhs, rhs, [[[lhs.ndim - 1], [0]], [[], []]], options);
+}
+
+export interface SortOptions {
+  dimension?: number;
+  isStable?: boolean;
+  numKeys?: number;
+}
+
+/** Sorts several operands together by the first `numKeys`; returns them all. */
+export function sortMany(operands: readonly Array[], options: SortOptions = {}): Array[] {
+  const rank = operands[0]?.ndim ?? 0;
+  return bind(srt.sortP, operands, {
+    dimension: normalizeAxis(options.dimension ?? -1, rank, "sort: dimension"),
+    is_stable: options.isStable ?? true,
+    num_keys: options.numKeys ?? 1,
+  });
+}
+export const sort = (x: Array, options: SortOptions = {}): Array => sortMany([x], options)[0]!;
+/** Sorts `values` by `keys`; returns [sortedKeys, sortedValues]. */
+export const sortKeyVal = (keys: Array, values: Array, dimension = -1): [Array, Array] => {
+  const [k, v] = sortMany([keys, values], { dimension });
+  return [k!, v!];
+};
+
+/** The `k` largest entries along `axis` (the last by default) and their indices, largest first. */
+export const topK = (x: Array, k: number, axis = -1): [Array, Array] => {
+  const [values, indices] = bind(srt.topKP, [x], { k, axis: normalizeAxis(axis, x.ndim, "topK: axis") });
+  return [values!, indices!];
+};
+
+export const stopGradient = (x: Array): Array => bind1(misc.stopGradientP, [x], none);

@@ -1,0 +1,108 @@
+/**
+ * `dot_general` with any contracting and batch dimensions. The result's axes are (batch, lhs free, rhs free),
+ * as in XLA. The reference implementation accumulates floats in float64 and rounds once per element.
+ */
+import { ShapedArray } from "../../core/aval.js";
+import { type DType, dtypeInfo, isInteger } from "../../core/dtype.js";
+import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
+import { roundResult, wrapInt } from "../../core/hostData.js";
+import { definePrimitive } from "../../core/primitive.js";
+import { type Shape, sizeOf } from "../../core/shape.js";
+import { checkAxes, stridesOf, tabulate, tuple, unravel } from "./util.js";
+
+/** ((lhs contracting, rhs contracting), (lhs batch, rhs batch)), as `lax.dot_general` takes them. */
+export type DotDimensionNumbers = readonly [
+  readonly [readonly number[], readonly number[]],
+  readonly [readonly number[], readonly number[]],
+];
+
+export interface DotGeneralParams {
+  readonly dimension_numbers: DotDimensionNumbers;
+  readonly preferred_element_type: DType | null;
+}
+
+const freeAxes = (rank: number, ...used: (readonly number[])[]): number[] =>
+  Array.from({ length: rank }, (_, i) => i).filter((i) => !used.some((u) => u.includes(i)));
+
+function dotShape(lhs: Shape, rhs: Shape, [[lc, rc], [lb, rb]]: DotDimensionNumbers): number[] {
+  return [
+    ...lb.map((d) => lhs[d]!),
+    ...freeAxes(lhs.length, lc, lb).map((d) => lhs[d]!),
+    ...freeAxes(rhs.length, rc, rb).map((d) => rhs[d]!),
+  ];
+}
+
+export const dotGeneralP = definePrimitive<DotGeneralParams>({
+  name: "dot_general",
+  abstractEval([lhs, rhs], { dimension_numbers, preferred_element_type }) {
+    const [[lc, rc], [lb, rb]] = dimension_numbers;
+    checkAxes("dot_general", [...lc, ...lb], lhs!.ndim, "lhs contracting and batch dimensions");
+    checkAxes("dot_general", [...rc, ...rb], rhs!.ndim, "rhs contracting and batch dimensions");
+    const mismatch = (a: readonly number[], b: readonly number[], what: string): void => {
+      if (a.length !== b.length || a.some((d, i) => lhs!.shape[d] !== rhs!.shape[b[i]!])) {
+        throw new ShapeError(
+          `dot_general: ${what} dimensions must have equal sizes, got lhs ${fmtShape(lhs!.shape)} dims ${tuple(a)} and rhs ${fmtShape(rhs!.shape)} dims ${tuple(b)}`,
+        );
+      }
+    };
+    mismatch(lc, rc, "contracting");
+    mismatch(lb, rb, "batch");
+    if (lhs!.dtype !== rhs!.dtype) {
+      throw new DTypeError(`dot_general: lhs and rhs must have equal dtypes, got lhs ${lhs!.dtype} and rhs ${rhs!.dtype}`);
+    }
+    const dtype = preferred_element_type ?? lhs!.dtype;
+    return [new ShapedArray(dotShape(lhs!.shape, rhs!.shape, dimension_numbers), dtype, lhs!.weakType && rhs!.weakType)];
+  },
+  impl([lhs, rhs], { dimension_numbers, preferred_element_type }) {
+    const [[lc, rc], [lb, rb]] = dimension_numbers;
+    const dtype = preferred_element_type ?? lhs!.dtype;
+    const outShape = dotShape(lhs!.shape, rhs!.shape, dimension_numbers);
+    const ls = stridesOf(lhs!.shape);
+    const rs = stridesOf(rhs!.shape);
+    const lf = freeAxes(lhs!.shape.length, lc, lb);
+    const rf = freeAxes(rhs!.shape.length, rc, rb);
+    // Offsets of every contracting position in each operand.
+    const contractShape = lc.map((d) => lhs!.shape[d]!);
+    const k = sizeOf(contractShape);
+    const lhsK = new Float64Array(k);
+    const rhsK = new Float64Array(k);
+    const ci = new Array<number>(lc.length);
+    for (let t = 0; t < k; t++) {
+      unravel(t, contractShape, ci);
+      lhsK[t] = lc.reduce((o, d, j) => o + ci[j]! * ls[d]!, 0);
+      rhsK[t] = rc.reduce((o, d, j) => o + ci[j]! * rs[d]!, 0);
+    }
+    const integer = isInteger(dtype);
+    const exactMul = integer && dtypeInfo(dtype).bits === 32;
+    const oi = new Array<number>(outShape.length);
+    const ld = lhs!.data;
+    const rd = rhs!.data;
+    return [
+      tabulate(outShape, dtype, (i) => {
+        unravel(i, outShape, oi);
+        let lo = 0;
+        let ro = 0;
+        let p = 0;
+        for (let j = 0; j < lb.length; j++, p++) {
+          lo += oi[p]! * ls[lb[j]!]!;
+          ro += oi[p]! * rs[rb[j]!]!;
+        }
+        for (const d of lf) lo += oi[p++]! * ls[d]!;
+        for (const d of rf) ro += oi[p++]! * rs[d]!;
+        let acc = 0;
+        for (let t = 0; t < k; t++) {
+          const a = ld[lo + lhsK[t]!]!;
+          const b = rd[ro + rhsK[t]!]!;
+          acc = integer ? wrapInt(acc + (exactMul ? Math.imul(a, b) : a * b), dtype) : acc + a * b;
+        }
+        return roundResult(acc, dtype);
+      }),
+    ];
+  },
+  formatParams: ({ dimension_numbers: [[lc, rc], [lb, rb]], preferred_element_type }) => ({
+    dimension_numbers: `(([${lc.join(", ")}], [${rc.join(", ")}]), ([${lb.join(", ")}], [${rb.join(", ")}]))`,
+    out_sharding: "None",
+    precision: "None",
+    preferred_element_type: preferred_element_type ?? "None",
+  }),
+});

@@ -1,0 +1,155 @@
+/**
+ * Reductions (reduce_sum/max/min/prod/and/or, argmax/argmin) and cumulative sums. Float sums and products
+ * accumulate in float64 and round once to the result dtype; integer ones wrap at every step as XLA's do.
+ */
+import { ShapedArray } from "../../core/aval.js";
+import { type DType, dtypeInfo, intRange, isFloat, isInteger } from "../../core/dtype.js";
+import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
+import { roundResult, wrapInt } from "../../core/hostData.js";
+import { type HostTensor, type Primitive, definePrimitive } from "../../core/primitive.js";
+import { type Shape, sizeOf } from "../../core/shape.js";
+import { checkAxes, checkDTypeKind, stridesOf, tabulate, tuple, unravel } from "./util.js";
+
+export interface ReduceParams {
+  readonly axes: readonly number[];
+}
+
+const keptShape = (shape: Shape, axes: readonly number[]): number[] => shape.filter((_, i) => !axes.includes(i));
+
+/** For every input position, the flat position of its output (the input index with `axes` dropped). */
+function outputPositions(shape: Shape, axes: readonly number[]): Int32Array {
+  const outStrides = stridesOf(keptShape(shape, axes));
+  const size = sizeOf(shape);
+  const positions = new Int32Array(size);
+  const index = new Array<number>(shape.length);
+  for (let i = 0; i < size; i++) {
+    unravel(i, shape, index);
+    let flat = 0;
+    let k = 0;
+    for (let d = 0; d < shape.length; d++) if (!axes.includes(d)) flat += index[d]! * outStrides[k++]!;
+    positions[i] = flat;
+  }
+  return positions;
+}
+
+function reduction(
+  name: string,
+  accepts: (d: DType) => boolean,
+  expected: string,
+  identity: (d: DType) => number,
+  combine: (acc: number, v: number, d: DType) => number,
+): Primitive<ReduceParams> {
+  return definePrimitive<ReduceParams>({
+    name,
+    abstractEval([x], { axes }) {
+      checkDTypeKind(name, x!, accepts, expected);
+      checkAxes(name, axes, x!.ndim);
+      return [new ShapedArray(keptShape(x!.shape, axes), x!.dtype, x!.weakType)];
+    },
+    impl([x], { axes }) {
+      const { dtype, data } = x!;
+      const outShape = keptShape(x!.shape, axes);
+      const acc = new Float64Array(sizeOf(outShape)).fill(identity(dtype));
+      const positions = outputPositions(x!.shape, axes);
+      for (let i = 0; i < data.length; i++) acc[positions[i]!] = combine(acc[positions[i]!]!, data[i]!, dtype);
+      return [tabulate(outShape, dtype, (i) => roundResult(acc[i]!, dtype))];
+    },
+    formatParams: ({ axes }) => ({ axes: tuple(axes), out_sharding: "None" }),
+  });
+}
+
+const nanAware = (pick: (a: number, b: number) => number) => (acc: number, v: number): number =>
+  Number.isNaN(acc) || Number.isNaN(v) ? NaN : pick(acc, v);
+const lowest = (d: DType): number => (isFloat(d) ? -Infinity : intRange(d)[0]);
+const highest = (d: DType): number => (isFloat(d) ? Infinity : intRange(d)[1]);
+const isNumeric = (d: DType): boolean => d !== "bool";
+
+export const reduceSumP = reduction("reduce_sum", isNumeric, "a numeric array", () => 0, (acc, v, d) =>
+  isInteger(d) ? wrapInt(acc + v, d) : acc + v,
+);
+export const reduceProdP = reduction("reduce_prod", isNumeric, "a numeric array", () => 1, (acc, v, d) =>
+  isInteger(d) ? wrapInt(dtypeInfo(d).bits === 32 ? Math.imul(acc, v) : acc * v, d) : acc * v,
+);
+export const reduceMaxP = reduction("reduce_max", () => true, "an array", lowest, nanAware(Math.max));
+export const reduceMinP = reduction("reduce_min", () => true, "an array", highest, nanAware(Math.min));
+export const reduceAndP = reduction("reduce_and", (d) => d === "bool", "a bool array", () => 1, (acc, v) => acc & v);
+export const reduceOrP = reduction("reduce_or", (d) => d === "bool", "a bool array", () => 0, (acc, v) => acc | v);
+
+export interface ArgReduceParams {
+  readonly axes: readonly [number];
+  readonly index_dtype: DType;
+}
+
+function argReduction(name: string, better: (v: number, best: number) => boolean): Primitive<ArgReduceParams> {
+  return definePrimitive<ArgReduceParams>({
+    name,
+    abstractEval([x], { axes, index_dtype }) {
+      checkAxes(name, axes, x!.ndim);
+      if (axes.length !== 1) throw new ShapeError(`${name}: axes must name exactly one axis, got ${tuple(axes)}`);
+      if (x!.shape[axes[0]] === 0) throw new ShapeError(`${name}: cannot reduce an empty axis ${axes[0]} of shape ${fmtShape(x!.shape)}`);
+      if (!isInteger(index_dtype)) throw new DTypeError(`${name}: index_dtype must be an integer dtype, got ${index_dtype}`);
+      return [new ShapedArray(keptShape(x!.shape, axes), index_dtype)];
+    },
+    impl([x], { axes, index_dtype }) {
+      const axis = axes[0];
+      const outShape = keptShape(x!.shape, axes);
+      const best = new Float64Array(sizeOf(outShape));
+      const bestIndex = new Int32Array(best.length).fill(-1);
+      const positions = outputPositions(x!.shape, axes);
+      const index = new Array<number>(x!.shape.length);
+      for (let i = 0; i < x!.data.length; i++) {
+        const p = positions[i]!;
+        const v = x!.data[i]!;
+        // NaN wins and the first NaN stays, as numpy and JAX return the first NaN's index.
+        const current = best[p]!;
+        if (bestIndex[p] === -1 || (!Number.isNaN(current) && (Number.isNaN(v) || better(v, current)))) {
+          best[p] = v;
+          bestIndex[p] = unravel(i, x!.shape, index)[axis]!;
+        }
+      }
+      return [tabulate(outShape, index_dtype, (i) => bestIndex[i]!)];
+    },
+    formatParams: ({ axes, index_dtype }) => ({ axes: tuple(axes), index_dtype }),
+  });
+}
+
+export const argmaxP = argReduction("argmax", (v, best) => v > best);
+export const argminP = argReduction("argmin", (v, best) => v < best);
+
+export interface CumulativeParams {
+  readonly axis: number;
+  readonly reverse: boolean;
+}
+
+export const cumsumP = definePrimitive<CumulativeParams>({
+  name: "cumsum",
+  abstractEval([x], { axis }) {
+    checkAxes("cumsum", [axis], x!.ndim, "axis");
+    checkDTypeKind("cumsum", x!, isNumeric, "a numeric array");
+    return [x!];
+  },
+  impl([x], { axis, reverse }) {
+    return [cumulative(x!, axis, reverse)];
+  },
+  formatParams: ({ axis, reverse }) => ({ axis: String(axis), reverse: reverse ? "True" : "False" }),
+});
+
+function cumulative(x: HostTensor, axis: number, reverse: boolean): HostTensor {
+  const { shape, dtype, data } = x;
+  const n = shape[axis]!;
+  const inner = sizeOf(shape.slice(axis + 1));
+  const outer = sizeOf(shape.slice(0, axis));
+  const out = tabulate(shape, dtype, () => 0);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      let acc = 0;
+      for (let step = 0; step < n; step++) {
+        const k = reverse ? n - 1 - step : step;
+        const at = (o * n + k) * inner + j;
+        acc = isInteger(dtype) ? wrapInt(acc + data[at]!, dtype) : acc + data[at]!;
+        out.data[at] = roundResult(acc, dtype);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,138 @@
+/**
+ * The trace stack (JAX's Autodidax): every transformation is a Trace with its Tracer, stacked by level.
+ * `bind` finds the top trace among the operands and lets it process the primitive; the eval trace at the
+ * bottom runs the primitive's reference implementation.
+ */
+import { ShapedArray } from "../core/aval.js";
+import { Array, ArrayImpl, arrayFromHost } from "../core/array.js";
+import { ArgumentError, ConcretizationError } from "../core/errors.js";
+import type { HostData } from "../core/hostData.js";
+import type { HostTensor, Primitive } from "../core/primitive.js";
+
+export class MainTrace {
+  constructor(
+    readonly level: number,
+    readonly traceType: new (main: MainTrace) => Trace,
+    readonly globalData: unknown,
+  ) {}
+}
+
+export abstract class Trace {
+  constructor(readonly main: MainTrace) {}
+  /** Brings a concrete array into this trace. */
+  abstract pure(value: Array): Tracer | Array;
+  /** Brings a tracer of a lower trace into this trace. */
+  lift(value: Tracer | Array): Tracer | Array {
+    return this.pure(value);
+  }
+  abstract processPrimitive<P>(primitive: Primitive<P>, inputs: readonly (Tracer | Array)[], params: P): (Tracer | Array)[];
+}
+
+/** A value standing for an array during a transformation. */
+export abstract class Tracer extends Array {
+  abstract readonly trace: Trace;
+
+  /** The value to hand back when this tracer's trace has ended: itself unless the trace can unwrap it. */
+  fullLower(): Tracer | Array {
+    return this;
+  }
+
+  data(): Promise<HostData> {
+    throw this.concretizationError("await x.data()");
+  }
+
+  dataSync(): HostData {
+    throw this.concretizationError("x.dataSync()");
+  }
+
+  protected concretizationError(use: string): ConcretizationError {
+    return new ConcretizationError(
+      `${use} needs a concrete value, but got a traced ${this.aval.toString()} inside a transformation. ` +
+        `Use lax.cond / lax.whileLoop for control flow on traced values, or mark the argument static ` +
+        `(jit's staticArgnums).`,
+    );
+  }
+
+  override toString(): string {
+    return `Traced<${this.aval.toString()}>`;
+  }
+}
+
+/** The eval trace: operations run now, on the reference interpreter. */
+class EvalTrace extends Trace {
+  pure(value: Array): Array {
+    return value;
+  }
+  processPrimitive<P>(primitive: Primitive<P>, inputs: readonly (Tracer | Array)[], params: P): Array[] {
+    return evalPrimitive(primitive, inputs as readonly Array[], params);
+  }
+}
+
+const traceStack: MainTrace[] = [new MainTrace(0, EvalTrace, null)];
+
+/** Runs `fn` with a new trace of `traceType` on top of the stack. */
+export function newMain<T>(traceType: new (main: MainTrace) => Trace, globalData: unknown, fn: (main: MainTrace) => T): T {
+  const main = new MainTrace(traceStack.length, traceType, globalData);
+  traceStack.push(main);
+  try {
+    return fn(main);
+  } finally {
+    traceStack.pop();
+  }
+}
+
+function findTopTrace(inputs: readonly Array[]): Trace {
+  let top = traceStack[0]!;
+  for (const x of inputs) {
+    if (x instanceof Tracer && x.trace.main.level > top.level) top = x.trace.main;
+  }
+  return new top.traceType(top);
+}
+
+function fullRaise(trace: Trace, value: Array): Tracer | Array {
+  if (!(value instanceof Tracer)) return trace.pure(value);
+  const level = value.trace.main.level;
+  if (value.trace.main === trace.main) return value;
+  if (level < trace.main.level) return trace.lift(value);
+  throw new ArgumentError(`a tracer of level ${level} cannot be used in a trace of level ${trace.main.level}`);
+}
+
+const fullLower = (value: Tracer | Array): Array => (value instanceof Tracer ? value.fullLower() : value);
+
+/** Applies a primitive to operands in the current trace stack. */
+export function bind<P>(primitive: Primitive<P>, inputs: readonly Array[], params: P): Array[] {
+  for (const [i, x] of inputs.entries()) {
+    if (!(x instanceof Array)) throw new ArgumentError(`${primitive.name}: operand ${i} is not an Array (got ${typeof x})`);
+  }
+  const trace = findTopTrace(inputs);
+  const raised = inputs.map((x) => fullRaise(trace, x));
+  return trace.processPrimitive(primitive, raised, params).map(fullLower);
+}
+
+/** `bind` for a primitive with one result. */
+export function bind1<P>(primitive: Primitive<P>, inputs: readonly Array[], params: P): Array {
+  return bind(primitive, inputs, params)[0]!;
+}
+
+// ---- the reference interpreter on concrete arrays -------------------------------------------
+
+function hostOf(x: Array, primitive: string, i: number): HostTensor {
+  if (!(x instanceof ArrayImpl)) throw new ArgumentError(`${primitive}: operand ${i} is not a concrete array`);
+  return { shape: x.shape, dtype: x.dtype, data: x.dataSync() };
+}
+
+/**
+ * Evaluates one primitive on concrete arrays with its reference implementation. The abstract evaluation
+ * runs first, so bad operands fail with the shape/dtype rule's message, and results keep its weak types.
+ */
+export function evalPrimitive<P>(primitive: Primitive<P>, inputs: readonly Array[], params: P): ArrayImpl[] {
+  const avals = primitive.abstractEval(
+    inputs.map((x) => x.aval),
+    params,
+  );
+  const outs = primitive.impl(
+    inputs.map((x, i) => hostOf(x, primitive.name, i)),
+    params,
+  );
+  return outs.map((t, i) => arrayFromHost(t.data, avals[i] ?? new ShapedArray(t.shape, t.dtype)));
+}
