@@ -7,7 +7,7 @@ function formatElement(v: number, dtype: DType): string {
   if (!isFloat(dtype)) return String(v);
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
-  if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${Object.is(v, -0) ? "-" : ""}${Math.abs(v)}.`;
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v < 0 || Object.is(v, -0) ? "-" : ""}${Math.abs(v)}.`;
   const short = Number(v.toPrecision(8));
   return Math.abs(short) >= 1e-4 && Math.abs(short) < 1e16 ? String(short) : short.toExponential();
 }

@@ -19,8 +19,8 @@ import * as srt from "./sort.js";
 type NoParams = Record<string, never>;
 const none: NoParams = {};
 
-/** Turns a JS scalar into a weakly typed scalar of `dtype`; checks integers fit. */
-export function scalarLike(value: number | boolean, dtype: DType, argument = "operand"): Array {
+/** Turns a JS scalar into a scalar of `dtype` (weakly typed by default); checks integers fit. */
+export function scalarLike(value: number | boolean, dtype: DType, argument = "operand", weakType = true): Array {
   if (typeof value === "number" && isInteger(dtype)) {
     const [lo, hi] = intRange(dtype);
     if (!Number.isInteger(value)) {
@@ -28,7 +28,7 @@ export function scalarLike(value: number | boolean, dtype: DType, argument = "op
     }
     if (value < lo || value > hi) throw new ArgumentError(`${argument}: the JS number ${value} is too large to convert to ${dtype}`);
   }
-  return scalarArray(value, dtype, true);
+  return scalarArray(value, dtype, weakType);
 }
 
 /** Both operands as Arrays; a JS scalar takes the other operand's dtype. */

@@ -12,9 +12,10 @@ const binary = (name: string, op: (x: Array, y: Array) => Array) => (x: ArrayLik
 const inexactUnary = (name: string, op: (x: Array) => Array) => (x: ArrayLike): Array => op(promoteArgsInexact(name, x)[0]!);
 const unary = (name: string, op: (x: Array) => Array) => (x: ArrayLike): Array => op(promoteArgs(name, x)[0]!);
 
-export const add = binary("add", lax.add);
+/** For bools, `add` is logical or and `multiply` logical and, as in numpy and JAX. */
+export const add = binary("add", (x, y) => (x.dtype === "bool" ? lax.bitwiseOr(x, y) : lax.add(x, y)));
 export const subtract = binary("subtract", lax.sub);
-export const multiply = binary("multiply", lax.mul);
+export const multiply = binary("multiply", (x, y) => (x.dtype === "bool" ? lax.bitwiseAnd(x, y) : lax.mul(x, y)));
 export const maximum = binary("maximum", lax.max);
 export const minimum = binary("minimum", lax.min);
 export const equal = binary("equal", lax.eq);

@@ -29,7 +29,7 @@ export function cast(x: ArrayLike, to: PromotedType, argument = "operand"): Arra
   if (typeof x === "number" && !Number.isInteger(x) && !isFloat(to.dtype)) {
     throw new ArgumentError(`${argument}: the non-integer ${x} cannot be converted to ${to.dtype}`);
   }
-  return to.weakType ? lax.scalarLike(x, to.dtype, argument) : lax.convertElementType(x, to.dtype, false);
+  return lax.scalarLike(x, to.dtype, argument, to.weakType);
 }
 
 /** Gives non-scalar operands the same rank by prepending unit axes (scalars stay rank 0 for lax). */
