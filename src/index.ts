@@ -7,6 +7,7 @@ export * as reference from "./reference.js";
 
 export { Array, ArrayImpl, type ArrayLike, type IndexEntry } from "./core/array.js";
 export { ShapedArray } from "./core/aval.js";
+export type { Primitive } from "./core/primitive.js";
 export { DTYPES, type DType, type DTypeInfo, dtypeInfo, promoteTypes, resultType } from "./core/dtype.js";
 export { ArgumentError, ConcretizationError, DTypeError, DisposedError, ShapeError, WgjaxError } from "./core/errors.js";
 export { packInt4, unpackInt4 } from "./core/hostData.js";

@@ -1,6 +1,6 @@
 /** Numerical assertions with tolerances fitted to the dtype. */
 import { expect } from "vitest";
-import type { Array, DType } from "../../src/index.js";
+import type { Array as JaxArray, DType } from "../../src/index.js";
 
 /** Relative tolerance of one rounding in `dtype` (a few ulps for floats, exact for integers). */
 export function tolerance(dtype: DType): number {
@@ -49,7 +49,7 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 }
 
 /** Checks an Array's shape, dtype and values. */
-export function expectArray(x: Array, shape: readonly number[], dtype: DType, values: ArrayLike<number>, rtol = tolerance(dtype), atol = 0): void {
+export function expectArray(x: JaxArray, shape: readonly number[], dtype: DType, values: ArrayLike<number>, rtol = tolerance(dtype), atol = 0): void {
   expect(x.shape).toEqual(shape);
   expect(x.dtype).toBe(dtype);
   expectClose(x.dataSync(), values, rtol, atol);

@@ -1,5 +1,5 @@
 /** Seeded test inputs: a small PRNG (mulberry32) and random arrays of any dtype. */
-import { numpy as np, type Array, type DType } from "../../src/index.js";
+import { numpy as np, type Array as JaxArray, type DType } from "../../src/index.js";
 
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -35,7 +35,7 @@ export function randomValues(next: () => number, n: number, dtype: DType, scale 
   return normals(next, n).map((v) => v * scale);
 }
 
-export function randomArray(next: () => number, shape: readonly number[], dtype: DType = "float32", scale = 1): Array {
+export function randomArray(next: () => number, shape: readonly number[], dtype: DType = "float32", scale = 1): JaxArray {
   const n = shape.reduce((a, b) => a * b, 1);
   const flat = np.array(dtype === "bool" ? randomValues(next, n, dtype).map((v) => v === 1) : randomValues(next, n, dtype, scale), { dtype });
   return np.reshape(flat, shape);

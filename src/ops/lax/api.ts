@@ -265,3 +265,9 @@ export const topK = (x: Array, k: number, axis = -1): [Array, Array] => {
 };
 
 export const stopGradient = (x: Array): Array => bind1(misc.stopGradientP, [x], none);
+
+/** The threefry2x32 hash of counters (x0, x1) under key words (key0, key1), elementwise on uint32 arrays. */
+export const threefry2x32 = (key0: Array, key1: Array, x0: Array, x1: Array): [Array, Array] => {
+  const [a, b] = bind(misc.threefry2x32P, [key0, key1, x0, x1], none);
+  return [a!, b!];
+};

@@ -9,9 +9,7 @@ import { type DType, dtypeInfo, intRange, isFloat, isInteger } from "../../core/
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { float32Bits, BFLOAT16, FLOAT16, encodeFloat } from "../../core/floatFormats.js";
 import { type Shape, checkShape, normalizeAxis, sizeOf } from "../../core/shape.js";
-import { bind } from "../../trace/trace.js";
 import * as lax from "../lax/api.js";
-import { threefry2x32P } from "../lax/misc.js";
 import { array } from "../numpy/creation.js";
 import { take } from "../numpy/indexing.js";
 
@@ -34,8 +32,7 @@ export const PRNGKey = key;
 function hash(k: Array, hi: Array, lo: Array): [Array, Array] {
   const shape = lo.shape;
   const word = (i: number): Array => lax.broadcastInDim(lax.reshape(lax.sliceInDim(k, i, i + 1), []), shape, []);
-  const [a, b] = bind(threefry2x32P, [word(0), word(1), hi, lo], {});
-  return [a!, b!];
+  return lax.threefry2x32(word(0), word(1), hi, lo);
 }
 
 /** Counters 0..size-1 laid out in `shape`, as (high, low) 32-bit words (high is 0 below 2^32 elements). */

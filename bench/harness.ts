@@ -1,0 +1,44 @@
+/** Benchmark harness: median of several timed runs after warm-up, and a table with ratios against a comparison run. */
+
+export interface Row {
+  name: string;
+  medianMs: number;
+  /** Work done per run, to print a rate (GFLOP/s or GB/s). */
+  rate?: { amount: number; unit: "GFLOP/s" | "GB/s" };
+  comparison?: { name: string; medianMs: number };
+}
+
+export async function median(run: () => unknown | Promise<unknown>, { warmup = 2, runs = 7 } = {}): Promise<number> {
+  for (let i = 0; i < warmup; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+const fmtRate = (row: Row, ms: number): string => (row.rate ? `${(row.rate.amount / (ms / 1000) / 1e9).toFixed(2)} ${row.rate.unit}` : "");
+
+export function printTable(rows: readonly Row[]): void {
+  const lines = [["benchmark", "median ms", "rate", "comparison", "its median ms", "its rate", "ratio (comparison / ours)"]];
+  for (const row of rows) {
+    const c = row.comparison;
+    lines.push([
+      row.name,
+      row.medianMs.toFixed(3),
+      fmtRate(row, row.medianMs),
+      c?.name ?? "",
+      c ? c.medianMs.toFixed(3) : "",
+      c ? fmtRate(row, c.medianMs) : "",
+      c ? (c.medianMs / row.medianMs).toFixed(2) : "",
+    ]);
+  }
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  for (const [k, l] of lines.entries()) {
+    console.log(l.map((cell, i) => cell.padEnd(widths[i]!)).join("  "));
+    if (k === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  }
+}

@@ -1,0 +1,26 @@
+// Lint: typescript-eslint's recommended rules, plus the import direction of ../shared/design/architecture.md
+// (lower layers never import higher ones).
+import tseslint from "typescript-eslint";
+
+/** Folders a layer must not import, as import path patterns relative to files inside it. */
+const forbidden = (...layers) => ({
+  "no-restricted-imports": [
+    "error",
+    { patterns: layers.map((layer) => ({ group: [`**/${layer}/**`, `**/${layer}`], message: `this layer must not import ${layer} (see architecture.md)` })) },
+  ],
+});
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  { files: ["src/core/**"], rules: forbidden("trace", "vjp", "lowering", "runtime", "ops", "quant") },
+  { files: ["src/trace/**"], rules: forbidden("vjp", "lowering", "runtime", "ops", "quant") },
+  { files: ["src/ops/lax/**"], rules: forbidden("ops/numpy", "ops/nn", "ops/random", "ops/gmm", "ops/moe", "quant") },
+  { files: ["src/ops/numpy/**", "src/ops/nn/**", "src/ops/random/**"], rules: forbidden("trace", "vjp", "ops/gmm", "ops/moe", "quant", "lowering", "runtime") },
+);
