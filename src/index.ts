@@ -4,6 +4,11 @@ export * as lax from "./ops/lax/api.js";
 export * as nn from "./ops/nn/index.js";
 export * as random from "./ops/random/index.js";
 export * as reference from "./reference.js";
+export * as tree from "./core/tree.js";
+export { makeJaxpr } from "./trace/stage.js";
+export { jit, type JitOptions, type Jitted } from "./trace/jit.js";
+export { ClosedJaxpr, Jaxpr, Literal, Var, checkJaxpr, evalJaxpr } from "./trace/jaxpr.js";
+export { LeakedTracerError, Tracer } from "./trace/trace.js";
 
 export { Array, ArrayImpl, type ArrayLike, type IndexEntry } from "./core/array.js";
 export { ShapedArray } from "./core/aval.js";

@@ -152,6 +152,13 @@ export abstract class Array {
     for (let i = 0; i < this.shape[0]!; i++) yield this.at(i);
   }
 
+  /** `Number(x)`, `+x`, `x > 0`: the value of a one-element array (like Python's `float(x)`). */
+  [Symbol.toPrimitive](hint: string): number | string {
+    if (hint === "string") return this.toString();
+    if (this.size !== 1) throw new ArgumentError(`only one-element arrays convert to a JS number, got shape (${this.shape.join(", ")})`);
+    return this.dataSync()[0]!;
+  }
+
   /** The data as a flat typed array (narrow floats decoded to Float32Array, int4 one value per byte). */
   abstract data(): Promise<HostData>;
   /** The data, synchronously; only for arrays whose data is on the host. */

@@ -24,8 +24,13 @@ export interface PrimitiveSpec<P> {
   abstractEval(inputs: readonly ShapedArray[], params: P): ShapedArray[];
   /** Reference implementation: exact and deterministic, on host data. */
   impl(inputs: readonly HostTensor[], params: P): HostTensor[];
-  /** How params print in a jaxpr (`name[key=value ...]`); by default every param, in order. */
-  formatParams?(params: P): Record<string, string>;
+  /**
+   * How params print in a jaxpr (`name[key=value ...]`), in order; a value may be a jaxpr or a list of
+   * jaxprs (printed nested). By default every param prints, sorted by name.
+   */
+  formatParams?(params: P): Record<string, unknown>;
+  /** For call-like primitives (jit): the inner jaxpr's variables print with the names of the operands and results. */
+  readonly namesFollowOperands?: boolean;
 }
 
 export interface Primitive<P = unknown> extends PrimitiveSpec<P> {

@@ -5,15 +5,19 @@
  */
 import { ShapedArray } from "../core/aval.js";
 import { Array, ArrayImpl, arrayFromHost } from "../core/array.js";
-import { ArgumentError, ConcretizationError } from "../core/errors.js";
+import { ArgumentError, ConcretizationError, WgjaxError } from "../core/errors.js";
 import type { HostData } from "../core/hostData.js";
 import type { HostTensor, Primitive } from "../core/primitive.js";
 
 export class MainTrace {
+  /** Set when the transformation that pushed this trace has returned; its tracers must not be used after. */
+  ended = false;
   constructor(
     readonly level: number,
     readonly traceType: new (main: MainTrace) => Trace,
     readonly globalData: unknown,
+    /** The transformed function's name, for error messages. */
+    readonly name = "",
   ) {}
 }
 
@@ -45,6 +49,12 @@ export abstract class Tracer extends Array {
     throw this.concretizationError("x.dataSync()");
   }
 
+  /** JS cannot intercept `if (tracer)` (objects are always truthy), but it can intercept `Number(x)` and `x > 0`. */
+  override [Symbol.toPrimitive](hint: string): string {
+    if (hint === "string") return this.toString();
+    throw this.concretizationError("converting to a JS number (Number(x), +x, x > 0, x == 1)");
+  }
+
   protected concretizationError(use: string): ConcretizationError {
     return new ConcretizationError(
       `${use} needs a concrete value, but got a traced ${this.aval.toString()} inside a transformation. ` +
@@ -69,22 +79,51 @@ class EvalTrace extends Trace {
 }
 
 const traceStack: MainTrace[] = [new MainTrace(0, EvalTrace, null)];
+/** The staging trace that captures every operation, even those on constants only (`makeJaxpr`, `jit`). */
+let dynamicTrace: MainTrace = traceStack[0]!;
 
 /** Runs `fn` with a new trace of `traceType` on top of the stack. */
-export function newMain<T>(traceType: new (main: MainTrace) => Trace, globalData: unknown, fn: (main: MainTrace) => T): T {
-  const main = new MainTrace(traceStack.length, traceType, globalData);
+export function newMain<T>(traceType: new (main: MainTrace) => Trace, globalData: unknown, name: string, fn: (main: MainTrace) => T): T {
+  const main = new MainTrace(traceStack.length, traceType, globalData, name);
   traceStack.push(main);
   try {
     return fn(main);
   } finally {
     traceStack.pop();
+    main.ended = true;
+  }
+}
+
+/** Runs `fn` with `main` as the dynamic trace, so operations on constants are staged into it too. */
+export function newDynamic<T>(main: MainTrace, fn: () => T): T {
+  const previous = dynamicTrace;
+  dynamicTrace = main;
+  try {
+    return fn();
+  } finally {
+    dynamicTrace = previous;
+  }
+}
+
+/** The error for a tracer used after the transformation that made it has returned. */
+export class LeakedTracerError extends WgjaxError {}
+
+function checkNotLeaked(x: Tracer): void {
+  const main = x.trace.main;
+  if (main.ended) {
+    throw new LeakedTracerError(
+      `a traced ${x.aval.toString()} from the transformation of '${main.name || "<anonymous>"}' is used after that ` +
+        `transformation returned (a leaked tracer). Return values out of the function instead of storing them outside it.`,
+    );
   }
 }
 
 function findTopTrace(inputs: readonly Array[]): Trace {
-  let top = traceStack[0]!;
+  let top = dynamicTrace;
   for (const x of inputs) {
-    if (x instanceof Tracer && x.trace.main.level > top.level) top = x.trace.main;
+    if (!(x instanceof Tracer)) continue;
+    checkNotLeaked(x);
+    if (x.trace.main.level > top.level) top = x.trace.main;
   }
   return new top.traceType(top);
 }

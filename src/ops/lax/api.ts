@@ -93,6 +93,10 @@ export const le = binary(ew.leP);
 export const gt = binary(ew.gtP);
 export const ge = binary(ew.geP);
 
+/** `clamp(min, x, max)`; JS number bounds take x's dtype. */
+export const clamp = (min: ArrayLike, x: Array, max: ArrayLike): Array =>
+  bind1(ew.clampP, [min instanceof Array ? min : scalarLike(min, x.dtype, "clamp: min"), x, max instanceof Array ? max : scalarLike(max, x.dtype, "clamp: max")], none);
+
 export const integerPow = (x: Array, y: number): Array => bind1(ew.integerPowP, [x], { y });
 export const square = (x: Array): Array => integerPow(x, 2);
 
@@ -113,15 +117,22 @@ export const bitcastConvertType = (x: Array, newDtype: DType): Array =>
 
 // ---- movement ------------------------------------------------------------------------------
 
+/** Operations that would not change their operand return it unchanged, as JAX's lax does (no equation is staged). */
+const isIdentity = (xs: readonly number[]): boolean => xs.every((v, i) => v === i);
+
 export const broadcastInDim = (x: Array, shape: Shape, broadcastDimensions: readonly number[]): Array =>
-  bind1(mv.broadcastInDimP, [x], { shape: [...shape], broadcast_dimensions: [...broadcastDimensions] });
+  shape.length === x.ndim && shape.every((d, i) => d === x.shape[i]) && isIdentity(broadcastDimensions)
+    ? x
+    : bind1(mv.broadcastInDimP, [x], { shape: [...shape], broadcast_dimensions: [...broadcastDimensions] });
 
 /** Prepends `sizes` as new leading axes. */
 export const broadcast = (x: Array, sizes: Shape): Array =>
   broadcastInDim(x, [...sizes, ...x.shape], x.shape.map((_, i) => i + sizes.length));
 
-export const reshape = (x: Array, newSizes: Shape): Array => bind1(mv.reshapeP, [x], { new_sizes: [...newSizes] });
-export const transpose = (x: Array, permutation: readonly number[]): Array => bind1(mv.transposeP, [x], { permutation: [...permutation] });
+export const reshape = (x: Array, newSizes: Shape): Array =>
+  newSizes.length === x.ndim && newSizes.every((d, i) => d === x.shape[i]) ? x : bind1(mv.reshapeP, [x], { new_sizes: [...newSizes] });
+export const transpose = (x: Array, permutation: readonly number[]): Array =>
+  permutation.length === x.ndim && isIdentity(permutation) ? x : bind1(mv.transposeP, [x], { permutation: [...permutation] });
 export const squeeze = (x: Array, dimensions: readonly number[]): Array =>
   bind1(mv.squeezeP, [x], { dimensions: dimensions.map((d) => normalizeAxis(d, x.ndim, "squeeze: dimensions")).sort((a, b) => a - b) });
 
@@ -187,7 +198,7 @@ export const gather = (operand: Array, indices: Array, dimensionNumbers: ix.Gath
     dimension_numbers: dimensionNumbers,
     slice_sizes: [...sliceSizes],
     mode: options.mode ?? "promise_in_bounds",
-    fill_value: options.fillValue ?? null,
+    fill_value: options.fillValue ?? (options.mode === "fill" ? ix.defaultFill(operand.dtype) : null),
     indices_are_sorted: options.indicesAreSorted ?? false,
     unique_indices: options.uniqueIndices ?? false,
   });
@@ -195,6 +206,7 @@ export const gather = (operand: Array, indices: Array, dimensionNumbers: ix.Gath
 export const scatterAdd = (operand: Array, indices: Array, updates: Array, dimensionNumbers: ix.ScatterDimensionNumbers, options: GatherOptions = {}): Array =>
   bind1(ix.scatterAddP, [operand, indices, updates], {
     dimension_numbers: dimensionNumbers,
+    update_jaxpr: ix.scalarAddJaxpr(operand.dtype),
     mode: options.mode ?? "fill",
     indices_are_sorted: options.indicesAreSorted ?? false,
     unique_indices: options.uniqueIndices ?? false,
@@ -271,3 +283,5 @@ export const threefry2x32 = (key0: Array, key1: Array, x0: Array, x1: Array): [A
   const [a, b] = bind(misc.threefry2x32P, [key0, key1, x0, x1], none);
   return [a!, b!];
 };
+
+export { cond, foriLoop, scan, switchCase as switch, whileLoop } from "./control.js";

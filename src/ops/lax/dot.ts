@@ -101,8 +101,6 @@ export const dotGeneralP = definePrimitive<DotGeneralParams>({
   },
   formatParams: ({ dimension_numbers: [[lc, rc], [lb, rb]], preferred_element_type }) => ({
     dimension_numbers: `(([${lc.join(", ")}], [${rc.join(", ")}]), ([${lb.join(", ")}], [${rb.join(", ")}]))`,
-    out_sharding: "None",
-    precision: "None",
-    preferred_element_type: preferred_element_type ?? "None",
+    ...(preferred_element_type ? { preferred_element_type } : {}),
   }),
 });

@@ -192,6 +192,24 @@ export const leP = compare("le", (x, y) => x <= y);
 export const gtP = compare("gt", (x, y) => x > y);
 export const geP = compare("ge", (x, y) => x >= y);
 
+/** `clamp(min, x, max)`: min and max are scalars or have x's shape. */
+export const clampP = definePrimitive<NoParams>({
+  name: "clamp",
+  abstractEval([lo, x, hi]) {
+    for (const [name, bound] of [["min", lo!], ["max", hi!]] as const) {
+      if (bound.ndim !== 0 && !shapesEqual(bound.shape, x!.shape)) {
+        throw new ShapeError(`clamp: ${name} must be a scalar or have the operand's shape ${fmtShape(x!.shape)}, got ${fmtShape(bound.shape)}`);
+      }
+      if (bound.dtype !== x!.dtype) throw new DTypeError(`clamp: ${name} dtype ${bound.dtype} must equal the operand's ${x!.dtype}`);
+    }
+    return [new ShapedArray(x!.shape, x!.dtype, allWeak([lo!, x!, hi!]))];
+  },
+  impl([lo, x, hi]) {
+    const at = (t: typeof x, i: number): number => t!.data[t!.shape.length === 0 ? 0 : i]!;
+    return [tabulate(x!.shape, x!.dtype, (i) => Math.min(Math.max(x!.data[i]!, at(lo, i)), at(hi, i)))];
+  },
+});
+
 // ---- integer_pow, select_n, conversions -----------------------------------------------------
 
 export interface IntegerPowParams {

@@ -6,7 +6,9 @@ import { ShapedArray } from "../../core/aval.js";
 import { type DType, intRange, isFloat, isInteger } from "../../core/dtype.js";
 import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { roundResult, wrapInt } from "../../core/hostData.js";
-import { type HostTensor, definePrimitive } from "../../core/primitive.js";
+import { type HostTensor, type Primitive, definePrimitive } from "../../core/primitive.js";
+import { Jaxpr, Var, eqn } from "../../trace/jaxpr.js";
+import { addP } from "./elementwise.js";
 import type { Shape } from "../../core/shape.js";
 import { ravel, stridesOf, tabulate, tuple, unravel } from "./util.js";
 
@@ -49,7 +51,7 @@ function gatherShape(operand: Shape, indices: Shape, { dimension_numbers: dn, sl
 }
 
 /** Default fill for out-of-bounds gathers: NaN, the lowest signed, the highest unsigned value, or true. */
-function defaultFill(dtype: DType): number {
+export function defaultFill(dtype: DType): number {
   if (isFloat(dtype)) return NaN;
   if (dtype === "bool") return 1;
   const [lo, hi] = intRange(dtype);
@@ -104,7 +106,7 @@ export const gatherP = definePrimitive<GatherParams>({
       `GatherDimensionNumbers(offset_dims=${tuple(dn.offset_dims)}, collapsed_slice_dims=${tuple(dn.collapsed_slice_dims)}, ` +
       `start_index_map=${tuple(dn.start_index_map)}, operand_batching_dims=${tuple(dn.operand_batching_dims)}, ` +
       `start_indices_batching_dims=${tuple(dn.start_indices_batching_dims)})`,
-    fill_value: fill_value === null ? "None" : String(fill_value),
+    fill_value: fill_value === null ? "None" : Number.isNaN(fill_value) ? "nan" : String(fill_value),
     indices_are_sorted: indices_are_sorted ? "True" : "False",
     mode: modeName(mode),
     slice_sizes: tuple(slice_sizes),
@@ -125,6 +127,8 @@ export interface ScatterDimensionNumbers {
 
 export interface ScatterParams {
   readonly dimension_numbers: ScatterDimensionNumbers;
+  /** How an update combines with the operand: `add` on scalars (printed as JAX prints it). */
+  readonly update_jaxpr: Jaxpr;
   readonly mode: GatherScatterMode;
   readonly indices_are_sorted: boolean;
   readonly unique_indices: boolean;
@@ -132,15 +136,15 @@ export interface ScatterParams {
 
 /** `scatter_add(operand, indices, updates)`: adds each update window into the operand; out-of-bounds windows are dropped (or clamped in clip mode). */
 export const scatterAddP = definePrimitive<ScatterParams>({
-  name: "scatter_add",
+  name: "scatter-add",
   abstractEval([operand, indices, updates], { dimension_numbers: dn }) {
-    checkIndices("scatter_add", indices!, dn.scatter_dims_to_operand_dims.length);
-    if (updates!.dtype !== operand!.dtype) throw new DTypeError(`scatter_add: updates dtype ${updates!.dtype} must equal the operand's ${operand!.dtype}`);
+    checkIndices("scatter-add", indices!, dn.scatter_dims_to_operand_dims.length);
+    if (updates!.dtype !== operand!.dtype) throw new DTypeError(`scatter-add: updates dtype ${updates!.dtype} must equal the operand's ${operand!.dtype}`);
     const batch = indices!.shape.slice(0, -1);
     const windowRank = operand!.ndim - dn.inserted_window_dims.length - dn.operand_batching_dims.length;
     if (updates!.ndim !== batch.length + windowRank || dn.update_window_dims.length !== windowRank) {
       throw new ShapeError(
-        `scatter_add: updates shape ${fmtShape(updates!.shape)} must have the ${batch.length} batch axes of indices ${fmtShape(indices!.shape)} plus ${windowRank} window axes`,
+        `scatter-add: updates shape ${fmtShape(updates!.shape)} must have the ${batch.length} batch axes of indices ${fmtShape(indices!.shape)} plus ${windowRank} window axes`,
       );
     }
     return [operand!];
@@ -148,7 +152,7 @@ export const scatterAddP = definePrimitive<ScatterParams>({
   impl([operand, indices, updates], { dimension_numbers: dn, mode }) {
     return [scatterAdd(operand!, indices!, updates!, dn, mode)];
   },
-  formatParams: ({ dimension_numbers: dn, mode, indices_are_sorted, unique_indices }) => ({
+  formatParams: ({ dimension_numbers: dn, mode, indices_are_sorted, unique_indices, update_jaxpr }) => ({
     dimension_numbers:
       `ScatterDimensionNumbers(update_window_dims=${tuple(dn.update_window_dims)}, inserted_window_dims=${tuple(dn.inserted_window_dims)}, ` +
       `scatter_dims_to_operand_dims=${tuple(dn.scatter_dims_to_operand_dims)}, operand_batching_dims=${tuple(dn.operand_batching_dims)}, ` +
@@ -157,9 +161,16 @@ export const scatterAddP = definePrimitive<ScatterParams>({
     mode: modeName(mode),
     unique_indices: unique_indices ? "True" : "False",
     update_consts: "()",
-    update_jaxpr: "None",
+    update_jaxpr,
   }),
 });
+
+/** `{ lambda ; a b. let c = add a b in (c,) }` on scalars of `dtype`: scatter-add's combiner. */
+export function scalarAddJaxpr(dtype: DType): Jaxpr {
+  const scalar = new ShapedArray([], dtype);
+  const [a, b, c] = [new Var(scalar), new Var(scalar), new Var(scalar)];
+  return new Jaxpr([], [a, b], [eqn(addP as Primitive<never>, [a, b], {}, [c])], [c]);
+}
 
 function scatterAdd(operand: HostTensor, indices: HostTensor, updates: HostTensor, dn: ScatterDimensionNumbers, mode: GatherScatterMode): HostTensor {
   const dtype = operand.dtype;

@@ -42,7 +42,7 @@ export const broadcastInDimP = definePrimitive<BroadcastInDimParams>({
     const strides = stridesOf(x!.shape);
     return [remap(x!, shape, (idx) => dims.reduce((flat, d, i) => flat + (x!.shape[i] === 1 ? 0 : idx[d]! * strides[i]!), 0))];
   },
-  formatParams: ({ shape, broadcast_dimensions }) => ({ shape: tuple(shape), broadcast_dimensions: tuple(broadcast_dimensions), sharding: "None" }),
+  formatParams: ({ broadcast_dimensions }) => (broadcast_dimensions.length > 0 ? { broadcast_dimensions: tuple(broadcast_dimensions) } : {}),
 });
 
 export interface ReshapeParams {

@@ -34,6 +34,7 @@ function outputPositions(shape: Shape, axes: readonly number[]): Int32Array {
 
 function reduction(
   name: string,
+  showsSharding: boolean,
   accepts: (d: DType) => boolean,
   expected: string,
   identity: (d: DType) => number,
@@ -54,7 +55,7 @@ function reduction(
       for (let i = 0; i < data.length; i++) acc[positions[i]!] = combine(acc[positions[i]!]!, data[i]!, dtype);
       return [tabulate(outShape, dtype, (i) => roundResult(acc[i]!, dtype))];
     },
-    formatParams: ({ axes }) => ({ axes: tuple(axes), out_sharding: "None" }),
+    formatParams: ({ axes }) => (showsSharding ? { axes: tuple(axes), out_sharding: "None" } : { axes: tuple(axes) }),
   });
 }
 
@@ -64,16 +65,16 @@ const lowest = (d: DType): number => (isFloat(d) ? -Infinity : intRange(d)[0]);
 const highest = (d: DType): number => (isFloat(d) ? Infinity : intRange(d)[1]);
 const isNumeric = (d: DType): boolean => d !== "bool";
 
-export const reduceSumP = reduction("reduce_sum", isNumeric, "a numeric array", () => 0, (acc, v, d) =>
+export const reduceSumP = reduction("reduce_sum", true, isNumeric, "a numeric array", () => 0, (acc, v, d) =>
   isInteger(d) ? wrapInt(acc + v, d) : acc + v,
 );
-export const reduceProdP = reduction("reduce_prod", isNumeric, "a numeric array", () => 1, (acc, v, d) =>
+export const reduceProdP = reduction("reduce_prod", false, isNumeric, "a numeric array", () => 1, (acc, v, d) =>
   isInteger(d) ? wrapInt(dtypeInfo(d).bits === 32 ? Math.imul(acc, v) : acc * v, d) : acc * v,
 );
-export const reduceMaxP = reduction("reduce_max", () => true, "an array", lowest, nanAware(Math.max));
-export const reduceMinP = reduction("reduce_min", () => true, "an array", highest, nanAware(Math.min));
-export const reduceAndP = reduction("reduce_and", (d) => d === "bool", "a bool array", () => 1, (acc, v) => acc & v);
-export const reduceOrP = reduction("reduce_or", (d) => d === "bool", "a bool array", () => 0, (acc, v) => acc | v);
+export const reduceMaxP = reduction("reduce_max", false, () => true, "an array", lowest, nanAware(Math.max));
+export const reduceMinP = reduction("reduce_min", false, () => true, "an array", highest, nanAware(Math.min));
+export const reduceAndP = reduction("reduce_and", false, (d) => d === "bool", "a bool array", () => 1, (acc, v) => acc & v);
+export const reduceOrP = reduction("reduce_or", false, (d) => d === "bool", "a bool array", () => 0, (acc, v) => acc | v);
 
 export interface ArgReduceParams {
   readonly axes: readonly [number];

@@ -37,13 +37,13 @@ type Axis = number | readonly number[];
 /** Softmax along `axis` (default -1), shifted by the stop-gradient max for stability. */
 export function softmax(x: ArrayLike, axis: Axis = -1): Array {
   const a = inexact("softmax", x);
-  const unnormalized = exp(lax.sub(a, lax.stopGradient(max(a, { axis, keepdims: true }))));
+  const unnormalized = exp(lax.sub(a, lax.stopGradient(max(a, { axis, keepdims: true, initial: -Infinity }))));
   return lax.div(unnormalized, sum(unnormalized, { axis, keepdims: true }));
 }
 
 export function logSoftmax(x: ArrayLike, axis: Axis = -1): Array {
   const a = inexact("logSoftmax", x);
-  const shifted = lax.sub(a, lax.stopGradient(max(a, { axis, keepdims: true })));
+  const shifted = lax.sub(a, lax.stopGradient(max(a, { axis, keepdims: true, initial: -Infinity })));
   return lax.sub(shifted, log(sum(exp(shifted), { axis, keepdims: true })));
 }
 

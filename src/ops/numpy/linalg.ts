@@ -22,7 +22,7 @@ export function matmul(x: ArrayLike, y: ArrayLike): Array {
   a = broadcastTo(a, [...batch, m, k]);
   b = broadcastTo(b, [...batch, k, n]);
   const batchAxes = batch.map((_, i) => i);
-  let out = lax.dotGeneral(a, b, [[[batch.length + 1], [batch.length]], [batchAxes, batchAxes]]);
+  let out = lax.dotGeneral(a, b, [[[batch.length + 1], [batch.length]], [batchAxes, batchAxes]], { preferredElementType: a.dtype });
   if (aVector) out = lax.squeeze(out, [batch.length]);
   if (bVector) out = lax.squeeze(out, [out.ndim - 1]);
   return out;
@@ -36,7 +36,7 @@ export function dot(x: ArrayLike, y: ArrayLike): Array {
   if (a.shape[a.ndim - 1] !== b.shape[bAxis]) {
     throw new ShapeError(`dot: shapes x ${fmtShape(a.shape)} and y ${fmtShape(b.shape)} are not aligned: ${a.shape[a.ndim - 1]} (x axis ${a.ndim - 1}) != ${b.shape[bAxis]} (y axis ${bAxis})`);
   }
-  return lax.dotGeneral(a, b, [[[a.ndim - 1], [bAxis]], [[], []]]);
+  return lax.dotGeneral(a, b, [[[a.ndim - 1], [bAxis]], [[], []]], { preferredElementType: a.dtype });
 }
 
 export function vdot(x: ArrayLike, y: ArrayLike): Array {
@@ -96,7 +96,7 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Array {
     result = lax.dotGeneral(reduced[0]!, reduced[1]!, [
       [contract.map((c) => la.indexOf(c)), contract.map((c) => lb.indexOf(c))],
       [batch.map((c) => la.indexOf(c)), batch.map((c) => lb.indexOf(c))],
-    ]);
+    ], { preferredElementType: reduced[0]!.dtype });
     letters = [...batch, ...[...la].filter((c) => !shared.includes(c)), ...[...lb].filter((c) => !shared.includes(c))].join("");
   }
   const perm = [...output].map((c) => letters.indexOf(c));

@@ -129,7 +129,7 @@ export function where(condition: ArrayLike, x: ArrayLike, y: ArrayLike): Array {
 /** `clip(x, min, max)`; either bound may be omitted (null). */
 export function clip(x: ArrayLike, min: ArrayLike | null = null, max: ArrayLike | null = null): Array {
   let result = promoteArgs("clip", x)[0]!;
-  if (min !== null) result = maximum(result, min);
-  if (max !== null) result = minimum(result, max);
+  if (min !== null) result = maximum(min, result);
+  if (max !== null) result = minimum(max, result);
   return result;
 }

@@ -13,6 +13,11 @@ export interface ReduceOptions {
   keepdims?: boolean;
 }
 
+/** Options of `max`/`min`: `initial` is combined into the result (and allows empty reductions). */
+export interface ExtremumOptions extends ReduceOptions {
+  initial?: number;
+}
+
 /** Puts back the reduced axes as unit axes. */
 function keepDims(result: Array, axes: readonly number[], ndim: number): Array {
   const shape = globalThis.Array.from({ length: ndim }, (_, i) => i);
@@ -45,10 +50,18 @@ function nonEmpty(name: string) {
   };
 }
 
-export const max = (x: ArrayLike, options: ReduceOptions = {}): Array =>
-  reduce("max", x, options, (a, axes) => (nonEmpty("max")(a, axes), lax.reduceMax(a, axes)));
-export const min = (x: ArrayLike, options: ReduceOptions = {}): Array =>
-  reduce("min", x, options, (a, axes) => (nonEmpty("min")(a, axes), lax.reduceMin(a, axes)));
+function extremum(name: string, reducer: (a: Array, axes: number[]) => Array, combine: (x: Array, y: ArrayLike) => Array) {
+  return (x: ArrayLike, options: ExtremumOptions = {}): Array =>
+    reduce(name, x, options, (a, axes) => {
+      const { initial } = options;
+      if (initial === undefined) nonEmpty(name)(a, axes);
+      const reduced = reducer(a, axes);
+      return initial === undefined ? reduced : combine(lax.scalarLike(initial, a.dtype, `${name}: initial`), reduced);
+    });
+}
+
+export const max = extremum("max", lax.reduceMax, lax.max);
+export const min = extremum("min", lax.reduceMin, lax.min);
 export const amax = max;
 export const amin = min;
 

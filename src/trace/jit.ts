@@ -1,0 +1,149 @@
+/**
+ * `jit`: stages a function once per input signature into a closed jaxpr, caches it, and calls it through
+ * the `jit` primitive, which shows in outer jaxprs as `jit[name=... jaxpr={...}]` and runs an executable.
+ */
+import { ShapedArray } from "../core/aval.js";
+import { Array, ArrayImpl, arrayFromHost } from "../core/array.js";
+import { ArgumentError, ShapeError } from "../core/errors.js";
+import { definePrimitive } from "../core/primitive.js";
+import { type TreeDef, flatten, unflatten } from "../core/tree.js";
+import { asArray } from "./args.js";
+import { executableFor } from "./executable.js";
+import { ClosedJaxpr, Jaxpr } from "./jaxpr.js";
+import { traceFlat } from "./stage.js";
+import { Tracer, bind } from "./trace.js";
+
+export interface JitParams {
+  readonly name: string;
+  readonly jaxpr: ClosedJaxpr;
+}
+
+export const jitP = definePrimitive<JitParams>({
+  name: "jit",
+  multipleResults: true,
+  namesFollowOperands: true,
+  abstractEval(avals, { jaxpr, name }) {
+    const expected = jaxpr.inAvals;
+    if (avals.length !== expected.length || avals.some((a, i) => !a.equals(expected[i]!))) {
+      throw new ShapeError(`jit(${name}): called with ${avals.map(String).join(", ")}, but it was traced for ${expected.map(String).join(", ")}`);
+    }
+    return jaxpr.outAvals;
+  },
+  impl(inputs, { jaxpr }) {
+    const args = inputs.map((t, i) => arrayFromHost(t.data, new ShapedArray(t.shape, t.dtype, jaxpr.inAvals[i]!.weakType)));
+    return executableFor(jaxpr)(args).map((x) => ({ shape: x.shape, dtype: x.dtype, data: x.dataSync() }));
+  },
+  formatParams: ({ name, jaxpr }) => ({ name, jaxpr }),
+});
+
+export interface JitOptions {
+  /** Positions of arguments that are compile-time constants (hashable JS values), part of the cache key. */
+  staticArgnums?: readonly number[];
+  /** Keys of a trailing options object (the last argument) that are static; the rest of it is traced. */
+  staticArgnames?: readonly string[];
+  /** Positions of array arguments whose buffers the call may consume: they are disposed after the call. */
+  donateArgnums?: readonly number[];
+}
+
+export type Jitted<F extends (...args: never[]) => unknown> = F & {
+  /** How many times the function has been traced (once per distinct input signature). */
+  readonly traceCount: number;
+  /** The closed jaxpr for these arguments (tracing if needed). */
+  lower(...args: Parameters<F>): ClosedJaxpr;
+};
+
+interface CacheEntry {
+  closed: ClosedJaxpr;
+  outTree: TreeDef;
+}
+
+let nextObjectId = 0;
+const objectIds = new WeakMap<object, number>();
+
+/** A cache-key fragment for a static argument: JSON for plain data, identity for functions and objects. */
+function staticKey(value: unknown): string {
+  if (typeof value === "function" || (typeof value === "object" && value !== null && Object.getPrototypeOf(value) !== Object.prototype && !globalThis.Array.isArray(value))) {
+    let id = objectIds.get(value as object);
+    if (id === undefined) objectIds.set(value as object, (id = nextObjectId++));
+    return `#${id}`;
+  }
+  if (value instanceof Array) throw new ArgumentError("jit: a static argument must not be an Array (static values are hashed, not traced)");
+  return JSON.stringify(value) ?? String(value);
+}
+
+const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype;
+
+export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitOptions = {}): Jitted<F> {
+  const name = f.name || "<lambda>";
+  const staticNums = new Set(options.staticArgnums ?? []);
+  const staticNames = new Set(options.staticArgnames ?? []);
+  const donated = new Set(options.donateArgnums ?? []);
+  const cache = new Map<string, CacheEntry>();
+  let traceCount = 0;
+
+  /** Splits the call's arguments into traced ones and the static parts, and builds the re-assembling call. */
+  function prepare(args: unknown[]): { dynamic: unknown[]; key: string; call: (...dyn: unknown[]) => unknown } {
+    for (const i of staticNums) if (!(i >= 0 && i < args.length)) throw new ArgumentError(`jit(${name}): staticArgnums entry ${i} is out of range for ${args.length} arguments`);
+    const last = args.length - 1;
+    const options = staticNames.size > 0 && isPlainObject(args[last]) ? (args[last] as Record<string, unknown>) : undefined;
+    const staticParts: string[] = [];
+    const dynamic: unknown[] = [];
+    args.forEach((a, i) => {
+      if (staticNums.has(i)) staticParts.push(`${i}=${staticKey(a)}`);
+      else if (options && i === last) {
+        const traced: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(options)) {
+          if (staticNames.has(k)) staticParts.push(`${k}=${staticKey(v)}`);
+          else traced[k] = v;
+        }
+        dynamic.push(traced);
+      } else dynamic.push(a);
+    });
+    const call = (...dyn: unknown[]): unknown => {
+      let k = 0;
+      const full = args.map((a, i) => {
+        if (staticNums.has(i)) return a;
+        const d = dyn[k++];
+        return options && i === last ? { ...options, ...(d as object) } : d;
+      });
+      return (f as unknown as (...a: unknown[]) => unknown)(...full);
+    };
+    return { dynamic, key: staticParts.join(";"), call };
+  }
+
+  function entryFor(args: unknown[]): { entry: CacheEntry; leaves: Array[]; cacheable: boolean } {
+    const { dynamic, key, call } = prepare(args);
+    const [leaves, inTree] = flatten(dynamic);
+    const arrays = leaves.map((x, i) => asArray(x, `jit(${name}): argument leaf ${i}`));
+    const signature = `${inTree.toString()}|${arrays.map((a) => `${a.aval.toString()}${a.weakType ? "w" : ""}`).join(",")}|${key}`;
+    const cached = cache.get(signature);
+    if (cached) return { entry: cached, leaves: arrays, cacheable: true };
+    Object.defineProperty(call, "name", { value: name });
+    const { closed, outTree } = traceFlat(call, dynamic, name);
+    traceCount++;
+    // Constants that are tracers of an enclosing transformation become explicit operands of this call.
+    const cacheable = !closed.consts.some((c) => c instanceof Tracer);
+    const entry = { closed, outTree };
+    if (cacheable) cache.set(signature, entry);
+    return { entry, leaves: arrays, cacheable };
+  }
+
+  const jitted = ((...args: unknown[]) => {
+    const { entry, leaves } = entryFor(args);
+    const { closed } = entry;
+    const hoisted = new ClosedJaxpr(new Jaxpr([], [...closed.jaxpr.constvars, ...closed.jaxpr.invars], closed.jaxpr.eqns, closed.jaxpr.outvars), []);
+    const callee = closed.consts.length === 0 ? closed : hoisted;
+    const outs = bind(jitP, [...closed.consts, ...leaves], { name, jaxpr: callee });
+    for (const i of donated) {
+      const arg = args[i];
+      if (arg instanceof ArrayImpl && !outs.includes(arg)) arg.dispose();
+    }
+    return unflatten(entry.outTree, outs);
+  }) as unknown as Jitted<F>;
+
+  Object.defineProperty(jitted, "traceCount", { get: () => traceCount });
+  Object.defineProperty(jitted, "name", { value: name });
+  Object.defineProperty(jitted, "lower", { value: (...args: unknown[]) => entryFor(args).entry.closed });
+  return jitted;
+}
+
