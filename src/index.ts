@@ -7,6 +7,8 @@ export * as reference from "./reference.js";
 export * as tree from "./core/tree.js";
 export { makeJaxpr } from "./trace/stage.js";
 export { jit, type JitOptions, type Jitted } from "./trace/jit.js";
+export { bind } from "./trace/trace.js";
+export { cse, dce, foldConstants, inlineCalls } from "./trace/passes.js";
 export { ClosedJaxpr, Jaxpr, Literal, Var, checkJaxpr, evalJaxpr } from "./trace/jaxpr.js";
 export { LeakedTracerError, Tracer } from "./trace/trace.js";
 

@@ -11,7 +11,7 @@ export interface NodeType<T = unknown, C = unknown> {
   unflatten(aux: C, children: unknown[]): T;
 }
 
-const registered = new Map<Function, NodeType<never, unknown>>();
+const registered = new Map<abstract new (...args: never[]) => unknown, NodeType<never, unknown>>();
 
 /** Registers a class as a pytree node, so transformations see inside its instances. */
 export function registerNode<T, C>(cls: abstract new (...args: never[]) => T, type: NodeType<T, C>): void {
