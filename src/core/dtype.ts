@@ -96,12 +96,13 @@ type Node = DType | "weak_int" | "weak_float" | "int64" | "uint64" | "float64";
 
 const LATTICE: Record<Node, readonly Node[]> = {
   bool: ["weak_int"],
-  weak_int: ["uint8", "int4"],
+  weak_int: ["uint8", "int8", "int4"],
   uint8: ["int16", "uint16"],
   uint16: ["int32", "uint32"],
   uint32: ["int64", "uint64"],
   uint64: ["weak_float"],
-  int4: ["int8"],
+  // int4, like the float8 types, promotes with nothing but itself, bool and weak types (JAX 0.10).
+  int4: [],
   int8: ["int16"],
   int16: ["int32"],
   int32: ["int64"],

@@ -1,8 +1,10 @@
 /**
  * The random namespace: JAX's default PRNG (threefry2x32, partitionable mode, the default since JAX 0.5).
  * A key is a uint32[2] array, as `jax.random.PRNGKey` gives (the raw data of `jax.random.key`).
- * `key`, `split`, `foldIn`, `bits` and `uniform` are bit-identical to JAX; `normal` agrees to float32 rounding
- * of erf_inv; `randint`, `bernoulli` and `permutation` follow JAX's algorithms on those bits.
+ * `key`, `split`, `foldIn`, `bits`, `randint`, `bernoulli`, `permutation` and `uniform` on [0, 1) are
+ * bit-identical to JAX. A scaled `uniform` (minval/maxval) may differ by one ulp: XLA's CPU backend fuses its
+ * multiply-add into an FMA (one rounding), the reference interpreter rounds after each op. `normal` agrees to
+ * a few ulps (erf_inv in float64 here, a float32 polynomial in XLA).
  */
 import { Array, type ArrayLike } from "../../core/array.js";
 import { type DType, dtypeInfo, intRange, isFloat, isInteger } from "../../core/dtype.js";
@@ -87,8 +89,10 @@ export function uniform(k: Array, shape: number | readonly number[] = [], option
   if (mantissa === undefined) throw new DTypeError(`uniform: dtype must be float32, float16 or bfloat16, got ${dtype}`);
   const width = dtypeInfo(dtype).bits as 16 | 32;
   const uintType: DType = width === 32 ? "uint32" : "uint16";
-  const raw = bits(k, shape, width);
-  const floatBits = lax.bitwiseOr(lax.shiftRightLogical(raw, width - mantissa), lax.scalarLike(ONE_BITS[dtype]!, uintType));
+  // Formats with fewer than 8 mantissa bits (bfloat16) draw only 8 random bits, as JAX does.
+  const rngBits = mantissa < 8 ? 8 : width;
+  const raw = lax.convertElementType(bits(k, shape, rngBits), uintType);
+  const floatBits = lax.bitwiseOr(lax.shiftRightLogical(raw, rngBits - mantissa), lax.scalarLike(ONE_BITS[dtype]!, uintType));
   const floats = lax.sub(lax.bitcastConvertType(floatBits, dtype), 1);
   const minval = lax.convertElementType(options.minval ?? 0, dtype);
   const maxval = lax.convertElementType(options.maxval ?? 1, dtype);
