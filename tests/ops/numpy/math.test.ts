@@ -100,3 +100,38 @@ describe("arithmetic with promotion and broadcasting", () => {
     expectArray(np.clip(np.array([-2, 5], { dtype: "int32" }), null, 3), [2], "int32", [-2, 3]);
   });
 });
+
+describe("remaining elementwise functions", () => {
+  const x = np.array([0.1, 0.5, -0.7]);
+  const d = Array.from(x.dataSync());
+  const CASES: [string, (a: ReturnType<typeof np.array>) => ReturnType<typeof np.array>, (v: number) => number][] = [
+    ["log1p", np.log1p, Math.log1p],
+    ["expm1", np.expm1, Math.expm1],
+    ["sinh", np.sinh, Math.sinh],
+    ["cosh", np.cosh, Math.cosh],
+    ["arcsin", np.arcsin, Math.asin],
+    ["arccos", np.arccos, Math.acos],
+    ["sin", np.sin, Math.sin],
+    ["cos", np.cos, Math.cos],
+    ["tan", np.tan, Math.tan],
+    ["rsqrt", (a) => np.rsqrt(np.absolute(a)), (v) => 1 / Math.sqrt(Math.abs(v))],
+    ["trueDivide", (a) => np.trueDivide(a, 3), (v) => v / 3],
+    ["amax", (a) => np.amax(a, { axis: 0 }), () => 0.5],
+    ["amin", (a) => np.amin(a), () => Math.fround(-0.7)],
+  ];
+  it.each(CASES)("%s matches float64", (name, op, f64) => {
+    const out = op(x);
+    const expected = out.size === 1 ? [f64(0)] : d.map(f64);
+    expectArray(out, out.shape, "float32", expected, 1e-6, 1e-7);
+  });
+
+  it("bitwise functions and invert on integers", () => {
+    const a = np.array([12, -1], { dtype: "int32" });
+    const b = np.array([10, 5], { dtype: "int32" });
+    expectArray(np.bitwiseAnd(a, b), [2], "int32", [8, 5]);
+    expectArray(np.bitwiseOr(a, b), [2], "int32", [14, -1]);
+    expectArray(np.bitwiseXor(a, b), [2], "int32", [6, -6]);
+    expectArray(np.invert(a), [2], "int32", [-13, 0]);
+    expect(np.asarray([1, 2], { dtype: "uint8" }).dtype).toBe("uint8");
+  });
+});
