@@ -28,7 +28,7 @@ describe("type promotion matches jnp.promote_types (golden table from JAX)", () 
     }
   });
 
-  const weak = promotion.weak as Record<string, [string, boolean] | string>;
+  const weak = promotion.weak as Record<string, (string | boolean)[] | string>;
   it.each(Object.entries(weak))("array of %s with a weak scalar → %j", (key, expected) => {
     const [d, kind] = key.split(",") as [DType, "int" | "float" | "bool"];
     const scalar: [DType, boolean] = kind === "int" ? ["int32", true] : kind === "float" ? ["float32", true] : ["bool", false];
