@@ -5,6 +5,7 @@
 import { DTypeError } from "./errors.js";
 
 export const DTYPES = [
+  "float64",
   "float32",
   "float16",
   "bfloat16",
@@ -43,6 +44,7 @@ const info = (name: DType, shortName: string, kind: DTypeKind, bits: number): DT
 });
 
 const INFO: Record<DType, DTypeInfo> = {
+  float64: info("float64", "f64", "float", 64),
   float32: info("float32", "f32", "float", 32),
   float16: info("float16", "f16", "float", 16),
   bfloat16: info("bfloat16", "bf16", "float", 16),
@@ -92,7 +94,7 @@ export function intRange(dtype: DType): [number, number] {
 // ---- type promotion -------------------------------------------------------------------------
 
 /** Nodes of JAX's promotion lattice: the dtypes plus the weak int/float types and the 64-bit types. */
-type Node = DType | "weak_int" | "weak_float" | "int64" | "uint64" | "float64";
+type Node = DType | "weak_int" | "weak_float" | "int64" | "uint64";
 
 const LATTICE: Record<Node, readonly Node[]> = {
   bool: ["weak_int"],
@@ -138,7 +140,9 @@ function join(a: Node, b: Node): Node | undefined {
   return common.find((candidate) => common.every((other) => UPPER_BOUNDS.get(candidate)!.has(other)));
 }
 
-const CANONICAL: Partial<Record<Node, DType>> = { int64: "int32", uint64: "uint32", float64: "float32" };
+// 64-bit integers only arise from promotion and are canonicalised as JAX does with x64 off. float64 is a real
+// dtype here (host only: the reference interpreter and checkGrads use it), so it is kept.
+const CANONICAL: Partial<Record<Node, DType>> = { int64: "int32", uint64: "uint32" };
 
 function toNode(dtype: DType, weakType: boolean): Node {
   if (!weakType || dtype === "bool") return dtype;

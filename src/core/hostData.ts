@@ -6,10 +6,12 @@
 import { type DType, dtypeInfo, intRange, isFloat } from "./dtype.js";
 import { BFLOAT16, FLOAT16, FLOAT8_E4M3FN, FLOAT8_E5M2, type FloatFormat, roundToFormat } from "./floatFormats.js";
 
-export type HostData = Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+export type HostData = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
 
 export function allocHost(dtype: DType, size: number): HostData {
   switch (dtype) {
+    case "float64":
+      return new Float64Array(size);
     case "float32":
     case "float16":
     case "bfloat16":
@@ -50,6 +52,7 @@ export function floatFormatOf(dtype: DType): FloatFormat | undefined {
  * int→int wraps modulo 2^bits; anything → bool is `x != 0`.
  */
 export function convertScalar(x: number, from: DType, to: DType): number {
+  if (to === "float64") return x;
   if (to === "float32") return Math.fround(x);
   const format = NARROW_FLOATS[to];
   if (format) return roundToFormat(x, format);

@@ -11,7 +11,18 @@ describe("dtypes", () => {
     expect(dtypeInfo("int4")).toMatchObject({ bits: 4, itemsize: 0.5, kind: "int", shortName: "i4" });
     expect(dtypeInfo("float8_e4m3fn").shortName).toBe("f8_e4m3fn");
     expect(dtypeInfo("uint8").kind).toBe("uint");
-    expect(DTYPES).toHaveLength(13);
+    expect(DTYPES).toHaveLength(14);
+    expect(dtypeInfo("float64")).toMatchObject({ bits: 64, kind: "float", shortName: "f64" });
+  });
+});
+
+describe("float64 (a host-only dtype for the reference interpreter and checkGrads)", () => {
+  it("promotes above float32 and keeps its dtype with weak scalars", () => {
+    expect(promoteTypes("float32", "float64").dtype).toBe("float64");
+    expect(promoteTypes("bfloat16", "float64").dtype).toBe("float64");
+    expect(promoteTypes("float64", "int32").dtype).toBe("float64");
+    expect(promoteTypes("float64", "float32", false, true)).toEqual({ dtype: "float64", weakType: false });
+    expect(() => promoteTypes("float64", "float8_e4m3fn")).toThrow(DTypeError);
   });
 });
 

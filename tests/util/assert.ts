@@ -5,6 +5,8 @@ import type { Array as JaxArray, DType } from "../../src/index.js";
 /** Relative tolerance of one rounding in `dtype` (a few ulps for floats, exact for integers). */
 export function tolerance(dtype: DType): number {
   switch (dtype) {
+    case "float64":
+      return 1e-13;
     case "float32":
       return 1e-6;
     case "float16":

@@ -39,59 +39,57 @@ function operands(name: string, x: ArrayLike, y: ArrayLike): [Array, Array] {
   throw new ArgumentError(`lax.${name}: at least one operand must be an Array`);
 }
 
-const unary = (p: Primitive<NoParams>) => (x: Array): Array => bind1(p, [x], none);
-const binary = (p: Primitive<NoParams>) => (x: ArrayLike, y: ArrayLike): Array => bind1(p, operands(p.name, x, y), none);
 
-export const exp = unary(ew.expP);
-export const log = unary(ew.logP);
-export const log1p = unary(ew.log1pP);
-export const expm1 = unary(ew.expm1P);
-export const tanh = unary(ew.tanhP);
-export const logistic = unary(ew.logisticP);
-export const sin = unary(ew.sinP);
-export const cos = unary(ew.cosP);
-export const tan = unary(ew.tanP);
-export const asin = unary(ew.asinP);
-export const acos = unary(ew.acosP);
-export const atan = unary(ew.atanP);
-export const sinh = unary(ew.sinhP);
-export const cosh = unary(ew.coshP);
-export const sqrt = unary(ew.sqrtP);
-export const rsqrt = unary(ew.rsqrtP);
-export const erf = unary(ew.erfP);
-export const erfInv = unary(ew.erfInvP);
-export const floor = unary(ew.floorP);
-export const ceil = unary(ew.ceilP);
-export const neg = unary(ew.negP);
-export const abs = unary(ew.absP);
-export const sign = unary(ew.signP);
-export const bitwiseNot = unary(ew.notP);
+export const exp = (x: Array): Array => bind1(ew.expP, [x], none);
+export const log = (x: Array): Array => bind1(ew.logP, [x], none);
+export const log1p = (x: Array): Array => bind1(ew.log1pP, [x], none);
+export const expm1 = (x: Array): Array => bind1(ew.expm1P, [x], none);
+export const tanh = (x: Array): Array => bind1(ew.tanhP, [x], none);
+export const logistic = (x: Array): Array => bind1(ew.logisticP, [x], none);
+export const sin = (x: Array): Array => bind1(ew.sinP, [x], none);
+export const cos = (x: Array): Array => bind1(ew.cosP, [x], none);
+export const tan = (x: Array): Array => bind1(ew.tanP, [x], none);
+export const asin = (x: Array): Array => bind1(ew.asinP, [x], none);
+export const acos = (x: Array): Array => bind1(ew.acosP, [x], none);
+export const atan = (x: Array): Array => bind1(ew.atanP, [x], none);
+export const sinh = (x: Array): Array => bind1(ew.sinhP, [x], none);
+export const cosh = (x: Array): Array => bind1(ew.coshP, [x], none);
+export const sqrt = (x: Array): Array => bind1(ew.sqrtP, [x], none);
+export const rsqrt = (x: Array): Array => bind1(ew.rsqrtP, [x], none);
+export const erf = (x: Array): Array => bind1(ew.erfP, [x], none);
+export const erfInv = (x: Array): Array => bind1(ew.erfInvP, [x], none);
+export const floor = (x: Array): Array => bind1(ew.floorP, [x], none);
+export const ceil = (x: Array): Array => bind1(ew.ceilP, [x], none);
+export const neg = (x: Array): Array => bind1(ew.negP, [x], none);
+export const abs = (x: Array): Array => bind1(ew.absP, [x], none);
+export const sign = (x: Array): Array => bind1(ew.signP, [x], none);
+export const bitwiseNot = (x: Array): Array => bind1(ew.notP, [x], none);
 export const isFinite = (x: Array): Array => bind1(ew.isFiniteP, [x], none);
-export const round = (x: Array, roundingMethod: 0 | 1 = ew.RoundingMethod.AWAY_FROM_ZERO): Array =>
+export const round = (x: Array, roundingMethod: 0 | 1 = RoundingMethod.AWAY_FROM_ZERO): Array =>
   bind1(ew.roundP, [x], { rounding_method: roundingMethod });
-export const { RoundingMethod } = ew;
+export const RoundingMethod = { AWAY_FROM_ZERO: 0, TO_NEAREST_EVEN: 1 } as const;
 
-export const add = binary(ew.addP);
-export const sub = binary(ew.subP);
-export const mul = binary(ew.mulP);
-export const div = binary(ew.divP);
-export const rem = binary(ew.remP);
-export const max = binary(ew.maxP);
-export const min = binary(ew.minP);
-export const atan2 = binary(ew.atan2P);
-export const pow = binary(ew.powP);
-export const bitwiseAnd = binary(ew.andP);
-export const bitwiseOr = binary(ew.orP);
-export const bitwiseXor = binary(ew.xorP);
-export const shiftLeft = binary(ew.shiftLeftP);
-export const shiftRightLogical = binary(ew.shiftRightLogicalP);
-export const shiftRightArithmetic = binary(ew.shiftRightArithmeticP);
-export const eq = binary(ew.eqP);
-export const ne = binary(ew.neP);
-export const lt = binary(ew.ltP);
-export const le = binary(ew.leP);
-export const gt = binary(ew.gtP);
-export const ge = binary(ew.geP);
+export const add = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.addP, operands(ew.addP.name, x, y), none);
+export const sub = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.subP, operands(ew.subP.name, x, y), none);
+export const mul = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.mulP, operands(ew.mulP.name, x, y), none);
+export const div = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.divP, operands(ew.divP.name, x, y), none);
+export const rem = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.remP, operands(ew.remP.name, x, y), none);
+export const max = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.maxP, operands(ew.maxP.name, x, y), none);
+export const min = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.minP, operands(ew.minP.name, x, y), none);
+export const atan2 = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.atan2P, operands(ew.atan2P.name, x, y), none);
+export const pow = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.powP, operands(ew.powP.name, x, y), none);
+export const bitwiseAnd = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.andP, operands(ew.andP.name, x, y), none);
+export const bitwiseOr = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.orP, operands(ew.orP.name, x, y), none);
+export const bitwiseXor = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.xorP, operands(ew.xorP.name, x, y), none);
+export const shiftLeft = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.shiftLeftP, operands(ew.shiftLeftP.name, x, y), none);
+export const shiftRightLogical = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.shiftRightLogicalP, operands(ew.shiftRightLogicalP.name, x, y), none);
+export const shiftRightArithmetic = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.shiftRightArithmeticP, operands(ew.shiftRightArithmeticP.name, x, y), none);
+export const eq = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.eqP, operands(ew.eqP.name, x, y), none);
+export const ne = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.neP, operands(ew.neP.name, x, y), none);
+export const lt = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.ltP, operands(ew.ltP.name, x, y), none);
+export const le = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.leP, operands(ew.leP.name, x, y), none);
+export const gt = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.gtP, operands(ew.gtP.name, x, y), none);
+export const ge = (x: ArrayLike, y: ArrayLike): Array => bind1(ew.geP, operands(ew.geP.name, x, y), none);
 
 /** `clamp(min, x, max)`; JS number bounds take x's dtype. */
 export const clamp = (min: ArrayLike, x: Array, max: ArrayLike): Array =>
@@ -214,14 +212,14 @@ export const scatterAdd = (operand: Array, indices: Array, updates: Array, dimen
 
 // ---- reductions ----------------------------------------------------------------------------
 
-const reducer = (p: Primitive<red.ReduceParams>) => (x: Array, axes: readonly number[]): Array =>
+const reduceWith = (p: Primitive<red.ReduceParams>, x: Array, axes: readonly number[]): Array =>
   bind1(p, [x], { axes: axes.map((a) => normalizeAxis(a, x.ndim, `${p.name}: axes`)).sort((a, b) => a - b) });
-export const reduceSum = reducer(red.reduceSumP);
-export const reduceMax = reducer(red.reduceMaxP);
-export const reduceMin = reducer(red.reduceMinP);
-export const reduceProd = reducer(red.reduceProdP);
-export const reduceAnd = reducer(red.reduceAndP);
-export const reduceOr = reducer(red.reduceOrP);
+export const reduceSum = (x: Array, axes: readonly number[]): Array => reduceWith(red.reduceSumP, x, axes);
+export const reduceMax = (x: Array, axes: readonly number[]): Array => reduceWith(red.reduceMaxP, x, axes);
+export const reduceMin = (x: Array, axes: readonly number[]): Array => reduceWith(red.reduceMinP, x, axes);
+export const reduceProd = (x: Array, axes: readonly number[]): Array => reduceWith(red.reduceProdP, x, axes);
+export const reduceAnd = (x: Array, axes: readonly number[]): Array => reduceWith(red.reduceAndP, x, axes);
+export const reduceOr = (x: Array, axes: readonly number[]): Array => reduceWith(red.reduceOrP, x, axes);
 
 export const argmax = (x: Array, axis: number, indexDtype: DType = "int32"): Array =>
   bind1(red.argmaxP, [x], { axes: [normalizeAxis(axis, x.ndim, "argmax: axis")], index_dtype: indexDtype });

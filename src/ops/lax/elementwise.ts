@@ -61,8 +61,6 @@ export const absP = unary("abs", Math.abs, isNumeric, "a numeric array");
 export const signP = unary("sign", Math.sign, isNumeric, "a numeric array");
 export const notP = unary("not", (x, d) => (isBool(d) ? (x ? 0 : 1) : ~x), isIntOrBool, "an integer or bool array");
 
-/** `round[rounding_method]`: 0 rounds half away from zero (lax's default), 1 half to even (`jnp.round`). */
-export const RoundingMethod = { AWAY_FROM_ZERO: 0, TO_NEAREST_EVEN: 1 } as const;
 export interface RoundParams {
   readonly rounding_method: 0 | 1;
 }
