@@ -1,6 +1,9 @@
 /** wgjax: a JAX-compatible tracing/jit compiler in TypeScript. The public API. */
 export * as numpy from "./ops/numpy/index.js";
 export * as lax from "./ops/lax/api.js";
+import "./vjp/calls.js";
+export { grad, hessian, jacfwd, jacrev, jvp, linearize, valueAndGrad, vjp, type GradOptions } from "./vjp/api.js";
+export { stopGradient } from "./ops/lax/api.js";
 export * as nn from "./ops/nn/index.js";
 export * as random from "./ops/random/index.js";
 export * as reference from "./reference.js";

@@ -8,6 +8,9 @@ import { ArgumentError } from "../../core/errors.js";
 import type { Primitive } from "../../core/primitive.js";
 import { type Shape, normalizeAxis } from "../../core/shape.js";
 import { bind, bind1 } from "../../trace/trace.js";
+import { setZerosFactory } from "../../vjp/ad.js";
+import { setJacobianOps } from "../../vjp/jacobian.js";
+import { setCotangentAdder } from "../../vjp/transpose.js";
 import * as dot from "./dot.js";
 import * as ew from "./elementwise.js";
 import * as ix from "./indexing.js";
@@ -283,3 +286,15 @@ export const threefry2x32 = (key0: Array, key1: Array, x0: Array, x1: Array): [A
 };
 
 export { cond, foriLoop, scan, switchCase as switch, whileLoop } from "./control.js";
+
+// The autodiff layer builds zeros, sums cotangents and stacks Jacobian rows with these lax operations.
+setZerosFactory((aval) => broadcastInDim(convertElementType(0, aval.dtype), aval.shape, []));
+setCotangentAdder((x, y) => add(x, y));
+setJacobianOps({
+  basis: (x) => globalThis.Array.from({ length: x.size }, (_, i) => reshape(convertElementType(eq(iota("int32", x.size), i), x.dtype), x.shape)),
+  stack: (xs, axis) => {
+    const rank = xs[0]!.ndim + 1;
+    const ax = normalizeAxis(axis, rank, "stack: axis");
+    return concatenate(xs.map((x) => expandDims(x, [ax])), ax);
+  },
+});

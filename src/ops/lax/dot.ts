@@ -4,9 +4,13 @@
  */
 import { ShapedArray } from "../../core/aval.js";
 import { type DType, dtypeInfo, isInteger } from "../../core/dtype.js";
-import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { roundResult, wrapInt } from "../../core/hostData.js";
+import type { Array as JaxArray } from "../../core/array.js";
 import { definePrimitive } from "../../core/primitive.js";
+import { bind1 } from "../../trace/trace.js";
+import { type Tangent, UndefPrimal, Zero, defJvp, defTranspose, instantiate } from "../../vjp/ad.js";
+import * as lax from "./api.js";
 import { type Shape, sizeOf } from "../../core/shape.js";
 import { checkAxes, stridesOf, tabulate, tuple, unravel } from "./util.js";
 
@@ -66,7 +70,7 @@ export const dotGeneralP = definePrimitive<DotGeneralParams>({
     const k = sizeOf(contractShape);
     const lhsK = new Float64Array(k);
     const rhsK = new Float64Array(k);
-    const ci = new Array<number>(lc.length);
+    const ci = new globalThis.Array<number>(lc.length);
     for (let t = 0; t < k; t++) {
       unravel(t, contractShape, ci);
       lhsK[t] = lc.reduce((o, d, j) => o + ci[j]! * ls[d]!, 0);
@@ -74,7 +78,7 @@ export const dotGeneralP = definePrimitive<DotGeneralParams>({
     }
     const integer = isInteger(dtype);
     const exactMul = integer && dtypeInfo(dtype).bits === 32;
-    const oi = new Array<number>(outShape.length);
+    const oi = new globalThis.Array<number>(outShape.length);
     const ld = lhs!.data;
     const rd = rhs!.data;
     return [
@@ -103,4 +107,46 @@ export const dotGeneralP = definePrimitive<DotGeneralParams>({
     dimension_numbers: `(([${lc.join(", ")}], [${rc.join(", ")}]), ([${lb.join(", ")}], [${rb.join(", ")}]))`,
     ...(preferred_element_type ? { preferred_element_type } : {}),
   }),
+});
+
+// ---- differentiation rules: dot_general is bilinear ---------------------------------------------
+
+/** Consecutive ranges of the given lengths: [[0..a), [a..a+b), ...]. */
+function rangesLike(...lengths: number[]): number[][] {
+  let start = 0;
+  return lengths.map((n) => {
+    const r = Array.from({ length: n }, (_, i) => start + i);
+    start += n;
+    return r;
+  });
+}
+
+/** The cotangent of lhs given the output cotangent `g` (JAX's _dot_general_transpose_lhs). */
+function transposeLhs(g: JaxArray, lhs: ShapedArray, rhs: JaxArray, [[lc, rc], [lb, rb]]: DotDimensionNumbers, swapAns = false): JaxArray {
+  const lKept = freeAxes(lhs.ndim, lc, lb);
+  const rKept = freeAxes(rhs.ndim, rc, rb);
+  const [ansBatch, ansY] = swapAns ? (([b, y]) => [b!, y!])(rangesLike(lb.length, rKept.length, lKept.length)) : (([b, , y]) => [b!, y!])(rangesLike(lb.length, lKept.length, rKept.length));
+  const lcSortedByRc = [...rc.keys()].sort((a, b) => rc[a]! - rc[b]!).map((i) => lc[i]!);
+  const order = [...lb, ...lKept, ...lcSortedByRc];
+  const outAxes = order.map((_, i) => i).sort((a, b) => order[a]! - order[b]!);
+  const product = lax.dotGeneral(lax.convertElementType(g, rhs.dtype), rhs, [[ansY, rKept], [ansBatch, rb]], { preferredElementType: lhs.dtype });
+  return lax.transpose(product, outAxes);
+}
+
+defJvp(dotGeneralP, ([lhs, rhs], [tl, tr], params) => {
+  const out = bind1(dotGeneralP, [lhs!, rhs!], params);
+  let tangent: Tangent = new Zero(out.aval.strongly());
+  if (!(tl instanceof Zero)) tangent = bind1(dotGeneralP, [tl!, rhs!], params);
+  if (!(tr instanceof Zero)) {
+    const term = bind1(dotGeneralP, [lhs!, tr!], params);
+    tangent = tangent instanceof Zero ? term : lax.add(tangent, term);
+  }
+  return [[out], [tangent]];
+});
+defTranspose(dotGeneralP, ([ct], [lhs, rhs], { dimension_numbers }) => {
+  const g = instantiate(ct!);
+  if (lhs instanceof UndefPrimal && rhs instanceof UndefPrimal) throw new ArgumentError("dot_general: transpose of a product of two linear values");
+  if (lhs instanceof UndefPrimal) return [transposeLhs(g, lhs.aval, rhs as JaxArray, dimension_numbers), null];
+  const [[lc, rc], [lb, rb]] = dimension_numbers;
+  return [null, transposeLhs(g, (rhs as UndefPrimal).aval, lhs as JaxArray, [[rc, lc], [rb, lb]], true)];
 });

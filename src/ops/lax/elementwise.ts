@@ -5,10 +5,15 @@
  */
 import { ShapedArray } from "../../core/aval.js";
 import { type DType, dtypeInfo, isBool, isFloat, isInteger, } from "../../core/dtype.js";
-import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { BFLOAT16, FLOAT16, FLOAT8_E4M3FN, FLOAT8_E5M2, type FloatFormat, decodeFloat, encodeFloat, float32Bits, float32FromBits } from "../../core/floatFormats.js";
 import { convertScalar, roundResult, wrapInt } from "../../core/hostData.js";
+import type { Array } from "../../core/array.js";
 import { type Primitive, avalOf, definePrimitive } from "../../core/primitive.js";
+import { bind1 } from "../../trace/trace.js";
+import { type Tangent, UndefPrimal, Zero, defJvp, defLinear, defNonDifferentiable, defTranspose, instantiate, isZero } from "../../vjp/ad.js";
+import { expandTo, unbroadcast, zeros } from "./adUtil.js";
+import * as lax from "./api.js";
 import { shapesEqual } from "../../core/shape.js";
 import { erf, erfInv } from "../../core/special.js";
 import { allWeak, broadcastIndexer, checkDTypeKind, checkSameDType, checkSameShapeAndDType, elementwiseShape, tabulate } from "./util.js";
@@ -317,3 +322,132 @@ function fromBits(bits: number, d: DType): number {
   if (f) return decodeFloat(bits, f);
   return wrapInt(bits, d);
 }
+
+// ---- differentiation rules ------------------------------------------------------------------
+
+/** JVP of a unary op as `t · f'(x, y)`, with `y` the primal output. */
+function defUnaryJvp(p: Primitive<NoParams>, derivative: (x: Array, y: Array) => Array): void {
+  defJvp(p, ([x], [t], params) => {
+    const y = bind1(p, [x!], params);
+    return [[y], [t instanceof Zero ? t : lax.mul(t, derivative(x!, y))]];
+  });
+}
+
+defUnaryJvp(expP, (_x, y) => y);
+defUnaryJvp(logP, (x) => lax.div(1, x));
+defUnaryJvp(log1pP, (x) => lax.div(1, lax.add(x, 1)));
+defUnaryJvp(expm1P, (_x, y) => lax.add(y, 1));
+defUnaryJvp(tanhP, (_x, y) => lax.sub(1, lax.mul(y, y)));
+defUnaryJvp(logisticP, (_x, y) => lax.mul(y, lax.sub(1, y)));
+defUnaryJvp(sinP, (x) => lax.cos(x));
+defUnaryJvp(cosP, (x) => lax.neg(lax.sin(x)));
+defUnaryJvp(tanP, (_x, y) => lax.add(1, lax.mul(y, y)));
+defUnaryJvp(asinP, (x) => lax.rsqrt(lax.sub(1, lax.mul(x, x))));
+defUnaryJvp(acosP, (x) => lax.neg(lax.rsqrt(lax.sub(1, lax.mul(x, x)))));
+defUnaryJvp(atanP, (x) => lax.div(1, lax.add(1, lax.mul(x, x))));
+defUnaryJvp(sinhP, (x) => lax.cosh(x));
+defUnaryJvp(coshP, (x) => lax.sinh(x));
+defUnaryJvp(sqrtP, (_x, y) => lax.div(0.5, y));
+defUnaryJvp(rsqrtP, (x, y) => lax.mul(lax.div(y, x), -0.5));
+defUnaryJvp(erfP, (x) => lax.mul(lax.exp(lax.neg(lax.mul(x, x))), 2 / Math.sqrt(Math.PI)));
+defUnaryJvp(erfInvP, (_x, y) => lax.mul(lax.exp(lax.mul(y, y)), Math.sqrt(Math.PI) / 2));
+defUnaryJvp(absP, (x) => lax.sign(x));
+
+for (const p of [floorP, ceilP, roundP, signP, notP, isFiniteP, bitcastConvertTypeP] as Primitive<never>[]) defNonDifferentiable(p);
+for (const p of [andP, orP, xorP, shiftLeftP, shiftRightLogicalP, shiftRightArithmeticP, eqP, neP, ltP, leP, gtP, geP]) defNonDifferentiable(p);
+
+defLinear(negP, ([ct]) => [lax.neg(instantiate(ct!))]);
+
+/** JVP of a binary op from the partial derivatives' tangent terms; each term gets the output's shape. */
+function defBinaryJvp(p: Primitive<NoParams>, terms: [(t: Array, x: Array, y: Array, out: Array) => Array, (t: Array, x: Array, y: Array, out: Array) => Array]): void {
+  defJvp(p, ([x, y], tangents) => {
+    const out = bind1(p, [x!, y!], {});
+    let total: Tangent = new Zero(out.aval.strongly());
+    tangents.forEach((t, i) => {
+      if (t instanceof Zero) return;
+      const term = expandTo(terms[i]!(t, x!, y!, out), out.shape);
+      total = total instanceof Zero ? term : lax.add(total, term);
+    });
+    return [[out], [total]];
+  });
+}
+
+const linearInputs = (inputs: (Array | UndefPrimal)[]): boolean[] => inputs.map((x) => x instanceof UndefPrimal);
+const avalOfInput = (x: Array | UndefPrimal): ShapedArray => (x instanceof UndefPrimal ? x.aval : x.aval);
+
+defBinaryJvp(addP, [(t) => t, (t) => t]);
+defTranspose(addP, ([ct], inputs) => inputs.map((x) => (x instanceof UndefPrimal ? unbroadcast(instantiate(ct!), x.aval) : null)));
+defBinaryJvp(subP, [(t) => t, (t) => lax.neg(t)]);
+defTranspose(subP, ([ct], inputs) =>
+  inputs.map((x, i) => (x instanceof UndefPrimal ? unbroadcast(i === 0 ? instantiate(ct!) : lax.neg(instantiate(ct!)), x.aval) : null)),
+);
+defBinaryJvp(mulP, [(t, _x, y) => lax.mul(t, y), (t, x) => lax.mul(x, t)]);
+defTranspose(mulP, ([ct], [x, y]) => {
+  const [lx, ly] = linearInputs([x!, y!]);
+  if (lx && ly) throw new ArgumentError("mul: transpose of a product of two linear values (the function is not linear)");
+  const c = instantiate(ct!);
+  return [lx ? unbroadcast(lax.mul(c, y as Array), avalOfInput(x!)) : null, ly ? unbroadcast(lax.mul(x as Array, c), avalOfInput(y!)) : null];
+});
+defBinaryJvp(divP, [(t, _x, y) => lax.div(t, y), (t, _x, y, out) => lax.neg(lax.mul(t, lax.div(out, y)))]);
+defTranspose(divP, ([ct], [x, y]) => {
+  if (y instanceof UndefPrimal) throw new ArgumentError("div: transpose with respect to the divisor (the function is not linear in it)");
+  return [unbroadcast(lax.div(instantiate(ct!), y!), avalOfInput(x!)), null];
+});
+
+/** 1 where `a` is the extreme and `b` is not, ½ where both are: ties split the tangent evenly, as in JAX. */
+const balanced = (a: Array, b: Array, out: Array): Array => {
+  const aIs = lax.convertElementType(lax.eq(a, out), out.dtype);
+  const bIs = lax.convertElementType(lax.eq(b, out), out.dtype);
+  return lax.div(aIs, lax.add(bIs, 1));
+};
+defBinaryJvp(maxP, [(t, x, y, out) => lax.mul(t, balanced(x, y, out)), (t, x, y, out) => lax.mul(t, balanced(y, x, out))]);
+defBinaryJvp(minP, [(t, x, y, out) => lax.mul(t, balanced(x, y, out)), (t, x, y, out) => lax.mul(t, balanced(y, x, out))]);
+defBinaryJvp(powP, [
+  (t, x, y) => lax.mul(t, lax.mul(y, lax.pow(x, lax.sub(y, 1)))),
+  (t, x, _y, out) => lax.mul(t, lax.mul(lax.log(lax.select(lax.eq(x, 0), lax.convertElementType(1, x.dtype), x)), out)),
+]);
+defBinaryJvp(atan2P, [
+  (t, x, y) => lax.mul(t, lax.div(y, lax.add(lax.mul(x, x), lax.mul(y, y)))),
+  (t, x, y) => lax.mul(t, lax.div(lax.neg(x), lax.add(lax.mul(x, x), lax.mul(y, y)))),
+]);
+defBinaryJvp(remP, [(t) => t, (t, x, y) => lax.mul(lax.neg(t), lax.mul(lax.sign(lax.div(x, y)), lax.floor(lax.abs(lax.div(x, y)))))]);
+
+defJvp(integerPowP, ([x], [t], params) => {
+  const out = bind1(integerPowP, [x!], params);
+  if (t instanceof Zero || params.y === 0) return [[out], [new Zero(out.aval.strongly())]];
+  const slope = params.y === 1 ? lax.convertElementType(1, x!.dtype) : lax.mul(lax.integerPow(x!, params.y - 1), params.y);
+  return [[out], [lax.mul(t!, slope)]];
+});
+
+defJvp(selectNP, ([which, ...cases], [, ...tangents]) => {
+  const out = bind1(selectNP, [which!, ...cases], {});
+  if (tangents.every(isZero)) return [[out], [new Zero(out.aval.strongly())]];
+  const instantiated = (tangents as Tangent[]).map(instantiate);
+  return [[out], [bind1(selectNP, [which!, ...instantiated], {})]];
+});
+defTranspose(selectNP, ([ct], [which, ...cases]) => {
+  if (which instanceof UndefPrimal) throw new ArgumentError("select_n: the selector is not differentiable");
+  const c = instantiate(ct!);
+  const zero = zeros(c.aval);
+  return [null, ...cases.map((x, i) => (x instanceof UndefPrimal ? bind1(selectNP, [which!, ...cases.map((_, j) => (j === i ? c : zero))], {}) : null))];
+});
+
+defJvp(clampP, ([lo, x, hi], [tlo, tx, thi]) => {
+  const out = bind1(clampP, [lo!, x!, hi!], {});
+  const shape = out.shape;
+  const pick = (t: Tangent, mask: Array): Tangent => (t instanceof Zero ? t : lax.select(mask, expandTo(t, shape), zeros(out.aval.strongly())));
+  const parts = [
+    pick(tlo!, lax.lt(x!, expandTo(lo!, shape))),
+    pick(tx!, lax.bitwiseAnd(lax.ge(x!, expandTo(lo!, shape)), lax.le(x!, expandTo(hi!, shape)))),
+    pick(thi!, lax.gt(x!, expandTo(hi!, shape))),
+  ];
+  const total = parts.reduce<Tangent>((acc, t) => (t instanceof Zero ? acc : acc instanceof Zero ? t : lax.add(acc, t)), new Zero(out.aval.strongly()));
+  return [[out], [total]];
+});
+
+defJvp(convertElementTypeP, ([x], [t], params) => {
+  const out = bind1(convertElementTypeP, [x!], params);
+  if (t instanceof Zero || !isFloat(params.new_dtype) || !isFloat(x!.dtype)) return [[out], [new Zero(out.aval.strongly())]];
+  return [[out], [bind1(convertElementTypeP, [t!], { new_dtype: params.new_dtype, weak_type: false })]];
+});
+defTranspose(convertElementTypeP, ([ct], [x]) => [x instanceof UndefPrimal ? lax.convertElementType(instantiate(ct!), x.aval.dtype) : null]);

@@ -4,10 +4,14 @@
  */
 import { ShapedArray } from "../../core/aval.js";
 import { type DType, intRange, isFloat, isInteger } from "../../core/dtype.js";
-import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { roundResult, wrapInt } from "../../core/hostData.js";
 import { type HostTensor, type Primitive, definePrimitive } from "../../core/primitive.js";
+import type { Array as JaxArray } from "../../core/array.js";
 import { Jaxpr, Var, eqn } from "../../trace/jaxpr.js";
+import { bind1 } from "../../trace/trace.js";
+import { UndefPrimal, Zero, defJvp, defTranspose, instantiate } from "../../vjp/ad.js";
+import * as lax from "./api.js";
 import { addP } from "./elementwise.js";
 import type { Shape } from "../../core/shape.js";
 import { ravel, stridesOf, tabulate, tuple, unravel } from "./util.js";
@@ -80,13 +84,13 @@ export const gatherP = definePrimitive<GatherParams>({
     const windowAxes = slice_sizes.map((_, d) => d).filter((d) => !dn.collapsed_slice_dims.includes(d) && !dn.operand_batching_dims.includes(d));
     const batchAxes = outShape.map((_, i) => i).filter((i) => !dn.offset_dims.includes(i));
     const fill = params.fill_value ?? defaultFill(operand!.dtype);
-    const oi = new Array<number>(outShape.length);
+    const oi = new globalThis.Array<number>(outShape.length);
     return [
       tabulate(outShape, operand!.dtype, (flat) => {
         unravel(flat, outShape, oi);
         const batch = batchAxes.map((a) => oi[a]!);
         const base = ravel([...batch, 0], idxStrides);
-        const start = new Array<number>(operand!.shape.length).fill(0);
+        const start = new globalThis.Array<number>(operand!.shape.length).fill(0);
         for (let k = 0; k < nIdx; k++) start[dn.start_index_map[k]!] = indices!.data[base + k]!;
         dn.operand_batching_dims.forEach((d, k) => (start[d] = batch[dn.start_indices_batching_dims[k]!]!));
         let outOfBounds = false;
@@ -182,12 +186,12 @@ function scatterAdd(operand: HostTensor, indices: HostTensor, updates: HostTenso
   const batchAxes = updates.shape.map((_, i) => i).filter((i) => !dn.update_window_dims.includes(i));
   const windowSize = opShape.map(() => 1);
   windowAxes.forEach((d, k) => (windowSize[d] = updates.shape[dn.update_window_dims[k]!]!));
-  const ui = new Array<number>(updates.shape.length);
+  const ui = new globalThis.Array<number>(updates.shape.length);
   for (let flat = 0; flat < updates.data.length; flat++) {
     unravel(flat, updates.shape, ui);
     const batch = batchAxes.map((a) => ui[a]!);
     const base = ravel([...batch, 0], idxStrides);
-    const start = new Array<number>(opShape.length).fill(0);
+    const start = new globalThis.Array<number>(opShape.length).fill(0);
     dn.scatter_dims_to_operand_dims.forEach((d, k) => (start[d] = indices.data[base + k]!));
     dn.operand_batching_dims.forEach((d, k) => (start[d] = batch[dn.scatter_indices_batching_dims[k]!]!));
     let inBounds = true;
@@ -203,3 +207,57 @@ function scatterAdd(operand: HostTensor, indices: HostTensor, updates: HostTenso
   }
   return tabulate(opShape, dtype, (i) => roundResult(acc[i]!, dtype));
 }
+
+// ---- differentiation rules: gather and scatter-add are linear in their data operands -------------
+
+const scatterDimsOf = (dn: GatherDimensionNumbers): ScatterDimensionNumbers => ({
+  update_window_dims: dn.offset_dims,
+  inserted_window_dims: dn.collapsed_slice_dims,
+  scatter_dims_to_operand_dims: dn.start_index_map,
+  operand_batching_dims: dn.operand_batching_dims,
+  scatter_indices_batching_dims: dn.start_indices_batching_dims,
+});
+
+defJvp(gatherP, ([operand, indices], [t], params) => {
+  const out = bind1(gatherP, [operand!, indices!], params);
+  return [[out], [t instanceof Zero ? new Zero(out.aval.strongly()) : bind1(gatherP, [t!, indices!], params)]];
+});
+defTranspose(gatherP, ([ct], [operand, indices], params) => {
+  if (indices instanceof UndefPrimal) throw new ArgumentError("gather: indices are not differentiable");
+  const aval = (operand as UndefPrimal).aval.strongly();
+  // Out-of-bounds windows were clamped (clip) or filled (dropped here, as a scatter drops them).
+  const mode: GatherScatterMode = params.mode === "clip" ? "clip" : "fill";
+  const zero = lax.broadcastInDim(lax.convertElementType(0, aval.dtype), aval.shape, []);
+  return [lax.scatterAdd(zero, indices!, instantiate(ct!), scatterDimsOf(params.dimension_numbers), { mode }), null];
+});
+
+defJvp(scatterAddP, ([operand, indices, updates], [to, , tu], params) => {
+  const out = bind1(scatterAddP, [operand!, indices!, updates!], params);
+  if (to instanceof Zero && tu instanceof Zero) return [[out], [new Zero(out.aval.strongly())]];
+  return [[out], [bind1(scatterAddP, [instantiate(to!), indices!, instantiate(tu!)], params)]];
+});
+defTranspose(scatterAddP, ([ct], [operand, indices, updates], params) => {
+  if (indices instanceof UndefPrimal) throw new ArgumentError("scatter-add: indices are not differentiable");
+  const g = instantiate(ct!);
+  const dn = params.dimension_numbers;
+  let updatesCt: JaxArray | null = null;
+  if (updates instanceof UndefPrimal) {
+    const windowSizes = updates.aval.shape.filter((_, i) => dn.update_window_dims.includes(i));
+    let w = 0;
+    const sliceSizes = g.shape.map((_, d) => (dn.inserted_window_dims.includes(d) || dn.operand_batching_dims.includes(d) ? 1 : windowSizes[w++]!));
+    updatesCt = lax.gather(
+      g,
+      indices as JaxArray,
+      {
+        offset_dims: dn.update_window_dims,
+        collapsed_slice_dims: dn.inserted_window_dims,
+        start_index_map: dn.scatter_dims_to_operand_dims,
+        operand_batching_dims: dn.operand_batching_dims,
+        start_indices_batching_dims: dn.scatter_indices_batching_dims,
+      },
+      sliceSizes,
+      { mode: params.mode === "clip" ? "clip" : "fill", fillValue: 0 },
+    );
+  }
+  return [operand instanceof UndefPrimal ? g : null, null, updatesCt];
+});

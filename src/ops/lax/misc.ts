@@ -2,6 +2,7 @@
 import { ShapedArray } from "../../core/aval.js";
 import { DTypeError } from "../../core/errors.js";
 import { definePrimitive } from "../../core/primitive.js";
+import { defNonDifferentiable } from "../../vjp/ad.js";
 import { checkSameShapeAndDType, tabulate } from "./util.js";
 
 type NoParams = Record<string, never>;
@@ -54,3 +55,6 @@ export const threefry2x32P = definePrimitive<NoParams>({
     return [tabulate(x0!.shape, "uint32", (i) => pairs[i]![0]), tabulate(x0!.shape, "uint32", (i) => pairs[i]![1])];
   },
 });
+
+defNonDifferentiable(stopGradientP);
+defNonDifferentiable(threefry2x32P);

@@ -4,15 +4,20 @@
  */
 import { ShapedArray } from "../../core/aval.js";
 import { type DType, isInteger } from "../../core/dtype.js";
-import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { allocHost } from "../../core/hostData.js";
+import type { Array } from "../../core/array.js";
 import { type HostTensor, definePrimitive } from "../../core/primitive.js";
+import { bind1 } from "../../trace/trace.js";
+import { type Tangent, UndefPrimal, Zero, defJvp, defLinear, defNonDifferentiable, defTranspose, instantiate } from "../../vjp/ad.js";
+import { zeros } from "./adUtil.js";
+import * as lax from "./api.js";
 import { type Shape, checkPermutation, sizeOf } from "../../core/shape.js";
 import { checkAxes, ravel, tuple, stridesOf, tabulate, unravel } from "./util.js";
 
 /** A tensor of `outShape` whose element at a multi-index is the input's element at `source(index)` (-1: `fill`). */
 function remap(input: HostTensor, outShape: Shape, source: (index: number[]) => number, fill = 0): HostTensor {
-  const index = new Array<number>(outShape.length);
+  const index = new globalThis.Array<number>(outShape.length);
   return tabulate(outShape, input.dtype, (i) => {
     const from = source(unravel(i, outShape, index));
     return from < 0 ? fill : input.data[from]!;
@@ -271,7 +276,7 @@ export const dynamicUpdateSliceP = definePrimitive<Record<string, never>>({
     const begin = clampedStarts(starts, x!.shape, update!.shape);
     const data = x!.data.slice();
     const strides = stridesOf(x!.shape);
-    const index = new Array<number>(update!.shape.length);
+    const index = new globalThis.Array<number>(update!.shape.length);
     for (let i = 0; i < update!.data.length; i++) {
       unravel(i, update!.shape, index);
       data[ravel(index.map((v, d) => v + begin[d]!), strides)] = update!.data[i]!;
@@ -293,9 +298,85 @@ export const iotaP = definePrimitive<IotaParams>({
     return [new ShapedArray(shape, dtype)];
   },
   impl(_, { dtype, shape, dimension }) {
-    const index = new Array<number>(shape.length);
+    const index = new globalThis.Array<number>(shape.length);
     return [tabulate(shape, dtype, (i) => unravel(i, shape, index)[dimension]!)];
   },
   formatParams: ({ dtype, shape, dimension }) => ({ dimension: String(dimension), dtype, shape: tuple(shape), sharding: "None" }),
 });
 
+
+// ---- differentiation rules (every movement primitive is linear) -------------------------------
+
+const ctOf = (cts: Tangent[]): Array => instantiate(cts[0]!);
+const avalOfIn = (x: Array | UndefPrimal): ShapedArray => x.aval;
+
+defLinear(broadcastInDimP, (cts, [x], { shape, broadcast_dimensions: dims }) => {
+  const operand = avalOfIn(x!);
+  const ct = ctOf(cts);
+  const newAxes = shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  const expanded = dims.filter((d, i) => operand.shape[i] === 1 && shape[d] !== 1);
+  const summed = lax.reduceSum(ct, [...newAxes, ...expanded].sort((a, b) => a - b));
+  return [lax.reshape(summed, operand.shape)];
+});
+defLinear(reshapeP, (cts, [x]) => [lax.reshape(ctOf(cts), avalOfIn(x!).shape)]);
+defLinear(transposeP, (cts, _inputs, { permutation }) => {
+  const inverse = permutation.map((_, i) => permutation.indexOf(i));
+  return [lax.transpose(ctOf(cts), inverse)];
+});
+defLinear(squeezeP, (cts, [x]) => [lax.reshape(ctOf(cts), avalOfIn(x!).shape)]);
+defLinear(revP, (cts, _inputs, { dimensions }) => [lax.rev(ctOf(cts), dimensions)]);
+defLinear(concatenateP, (cts, inputs, { dimension }) => {
+  const ct = ctOf(cts);
+  let offset = 0;
+  return inputs.map((x) => {
+    const n = avalOfIn(x).shape[dimension]!;
+    const start = offset;
+    offset += n;
+    return x instanceof UndefPrimal ? lax.sliceInDim(ct, start, start + n, 1, dimension) : null;
+  });
+});
+defLinear(padP, (cts, [x, padValue], { padding_config }) => {
+  const ct = ctOf(cts);
+  const unpadConfig = padding_config.map(([lo, hi]) => [-lo, -hi, 0] as const);
+  const unpadded = lax.pad(ct, 0, unpadConfig);
+  const operandCt = lax.slice(unpadded, unpadded.shape.map(() => 0), unpadded.shape, padding_config.map(([, , interior]) => interior + 1));
+  const total = (a: Array): Array => lax.reduceSum(a, a.shape.map((_, i) => i));
+  return [
+    x instanceof UndefPrimal ? operandCt : null,
+    padValue instanceof UndefPrimal ? lax.sub(total(ct), total(operandCt)) : null,
+  ];
+});
+defLinear(sliceP, (cts, [x], { start_indices, strides }) => {
+  const ct = ctOf(cts);
+  const operand = avalOfIn(x!);
+  const step = strides ?? start_indices.map(() => 1);
+  const realLimits = start_indices.map((s, i) => (ct.shape[i] === 0 ? s : s + (ct.shape[i]! - 1) * step[i]! + 1));
+  const config = start_indices.map((s, i) => [s, operand.shape[i]! - realLimits[i]!, step[i]! - 1] as const);
+  return [lax.pad(ct, 0, config)];
+});
+
+defJvp(dynamicSliceP, ([x, ...starts], [t], params) => {
+  const out = bind1(dynamicSliceP, [x!, ...starts], params);
+  return [[out], [t instanceof Zero ? new Zero(out.aval.strongly()) : bind1(dynamicSliceP, [t!, ...starts], params)]];
+});
+defTranspose(dynamicSliceP, (cts, [x, ...starts]) => {
+  if (starts.some((s) => s instanceof UndefPrimal)) throw new ArgumentError("dynamic_slice: start indices are not differentiable");
+  const operand = avalOfIn(x!);
+  return [lax.dynamicUpdateSlice(zeros(operand.strongly()), ctOf(cts), starts as Array[]), ...starts.map(() => null)];
+});
+defJvp(dynamicUpdateSliceP, ([x, update, ...starts], [tx, tu]) => {
+  const out = bind1(dynamicUpdateSliceP, [x!, update!, ...starts], {});
+  if (tx instanceof Zero && tu instanceof Zero) return [[out], [new Zero(out.aval.strongly())]];
+  return [[out], [bind1(dynamicUpdateSliceP, [instantiate(tx!), instantiate(tu!), ...starts], {})]];
+});
+defTranspose(dynamicUpdateSliceP, (cts, [x, update, ...starts]) => {
+  if (starts.some((s) => s instanceof UndefPrimal)) throw new ArgumentError("dynamic_update_slice: start indices are not differentiable");
+  const ct = ctOf(cts);
+  const updateAval = avalOfIn(update!);
+  return [
+    x instanceof UndefPrimal ? lax.dynamicUpdateSlice(ct, zeros(updateAval.strongly()), starts as Array[]) : null,
+    update instanceof UndefPrimal ? lax.dynamicSlice(ct, starts as Array[], updateAval.shape) : null,
+    ...starts.map(() => null),
+  ];
+});
+defNonDifferentiable(iotaP);

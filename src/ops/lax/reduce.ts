@@ -6,7 +6,11 @@ import { ShapedArray } from "../../core/aval.js";
 import { type DType, dtypeInfo, intRange, isFloat, isInteger } from "../../core/dtype.js";
 import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { roundResult, wrapInt } from "../../core/hostData.js";
+import type { Array } from "../../core/array.js";
 import { type HostTensor, type Primitive, definePrimitive } from "../../core/primitive.js";
+import { bind1 } from "../../trace/trace.js";
+import { Zero, defJvp, defLinear, defNonDifferentiable, instantiate } from "../../vjp/ad.js";
+import * as lax from "./api.js";
 import { type Shape, sizeOf } from "../../core/shape.js";
 import { checkAxes, checkDTypeKind, stridesOf, tabulate, tuple, unravel } from "./util.js";
 
@@ -21,7 +25,7 @@ function outputPositions(shape: Shape, axes: readonly number[]): Int32Array {
   const outStrides = stridesOf(keptShape(shape, axes));
   const size = sizeOf(shape);
   const positions = new Int32Array(size);
-  const index = new Array<number>(shape.length);
+  const index = new globalThis.Array<number>(shape.length);
   for (let i = 0; i < size; i++) {
     unravel(i, shape, index);
     let flat = 0;
@@ -97,7 +101,7 @@ function argReduction(name: string, better: (v: number, best: number) => boolean
       const best = new Float64Array(sizeOf(outShape));
       const bestIndex = new Int32Array(best.length).fill(-1);
       const positions = outputPositions(x!.shape, axes);
-      const index = new Array<number>(x!.shape.length);
+      const index = new globalThis.Array<number>(x!.shape.length);
       for (let i = 0; i < x!.data.length; i++) {
         const p = positions[i]!;
         const v = x!.data[i]!;
@@ -154,3 +158,56 @@ function cumulative(x: HostTensor, axis: number, reverse: boolean): HostTensor {
   }
   return out;
 }
+
+// ---- differentiation rules ------------------------------------------------------------------
+
+defLinear(reduceSumP, (cts, [x], { axes }) => {
+  const operand = x!.aval;
+  const kept = operand.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  return [lax.broadcastInDim(instantiate(cts[0]!), operand.shape, kept)];
+});
+
+/** reduce_max/min: the tangent of the extreme, averaged over ties (JAX's chooser rule). */
+function chooserJvp(p: Primitive<ReduceParams>): void {
+  defJvp(p, ([x], [t], params) => {
+    const out = bind1(p, [x!], params);
+    if (t instanceof Zero) return [[out], [new Zero(out.aval.strongly())]];
+    const kept = x!.shape.map((_, i) => i).filter((i) => !params.axes.includes(i));
+    const where = lax.convertElementType(lax.eq(x!, lax.broadcastInDim(out, x!.shape, kept)), t!.dtype);
+    const counts = lax.reduceSum(where, params.axes);
+    return [[out], [lax.div(lax.reduceSum(lax.mul(t!, where), params.axes), counts)]];
+  });
+}
+chooserJvp(reduceMaxP);
+chooserJvp(reduceMinP);
+
+/**
+ * reduce_prod: the product as a tree of pairwise products (padding odd lengths with 1), differentiated by
+ * the product rule at every level, so zeros in the input need no division.
+ */
+defJvp(reduceProdP, ([x], [t], params) => {
+  const out = bind1(reduceProdP, [x!], params);
+  if (t instanceof Zero) return [[out], [new Zero(out.aval.strongly())]];
+  const kept = x!.shape.map((_, i) => i).filter((i) => !params.axes.includes(i));
+  const perm = [...kept, ...params.axes];
+  const n = params.axes.reduce((s, a) => s * x!.shape[a]!, 1);
+  const flat = (v: Array): Array => lax.reshape(lax.transpose(v, perm), [...kept.map((i) => x!.shape[i]!), n]);
+  let [p, dp] = [flat(x!), flat(t!)];
+  while (p.shape[p.ndim - 1]! > 1) {
+    const len = p.shape[p.ndim - 1]!;
+    if (len % 2 === 1) {
+      const padding = p.shape.map((_, i) => [0, i === p.ndim - 1 ? 1 : 0, 0] as const);
+      p = lax.pad(p, 1, padding);
+      dp = lax.pad(dp, 0, padding);
+    }
+    const half = p.shape[p.ndim - 1]! / 2;
+    const [a, b] = [lax.sliceInDim(p, 0, half, 1, -1), lax.sliceInDim(p, half, 2 * half, 1, -1)];
+    const [da, db] = [lax.sliceInDim(dp, 0, half, 1, -1), lax.sliceInDim(dp, half, 2 * half, 1, -1)];
+    [p, dp] = [lax.mul(a, b), lax.add(lax.mul(da, b), lax.mul(a, db))];
+  }
+  return [[out], [lax.reshape(dp, out.shape)]];
+});
+
+for (const p of [reduceAndP, reduceOrP, argmaxP, argminP] as Primitive<never>[]) defNonDifferentiable(p);
+
+defLinear(cumsumP, (cts, _inputs, { axis, reverse }) => [lax.cumsum(instantiate(cts[0]!), axis, !reverse)]);

@@ -5,6 +5,10 @@
 import { ShapedArray } from "../../core/aval.js";
 import { ArgumentError, ShapeError, fmtShape } from "../../core/errors.js";
 import { definePrimitive } from "../../core/primitive.js";
+import { bind } from "../../trace/trace.js";
+import { Zero, defJvp } from "../../vjp/ad.js";
+import { takeAlong } from "./adUtil.js";
+import * as lax from "./api.js";
 import { sizeOf } from "../../core/shape.js";
 import { checkAxes, tabulate } from "./util.js";
 
@@ -102,4 +106,17 @@ export const topKP = definePrimitive<TopKParams>({
     return [values, indices];
   },
   formatParams: ({ k, axis }) => ({ axis: String(axis), k: String(k) }),
+});
+
+// ---- differentiation rules: outputs are permutations of the inputs --------------------------------
+
+defJvp(sortP, (operands, tangents, params) => {
+  const iota = lax.broadcastedIota("int32", operands[0]!.shape, params.dimension);
+  const outs = bind(sortP, [...operands, iota], params);
+  const perm = outs.pop()!;
+  return [outs, tangents.map((t, i) => (t instanceof Zero ? new Zero(outs[i]!.aval.strongly()) : takeAlong(t, perm, params.dimension)))];
+});
+defJvp(topKP, ([x], [t], params) => {
+  const [values, indices] = bind(topKP, [x!], params);
+  return [[values!, indices!], [t instanceof Zero ? new Zero(values!.aval.strongly()) : takeAlong(t!, indices!, params.axis), new Zero(indices!.aval)]];
 });
