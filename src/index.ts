@@ -4,6 +4,8 @@ export * as lax from "./ops/lax/api.js";
 import "./vjp/calls.js";
 export { grad, hessian, jacfwd, jacrev, jvp, linearize, valueAndGrad, vjp, type GradOptions } from "./vjp/api.js";
 export { stopGradient } from "./ops/lax/api.js";
+export { customJvp, customVjp, type CustomJvpFunction, type CustomVjpFunction } from "./vjp/custom.js";
+export { GradientCheckError, checkGrads, type CheckGradsOptions } from "./vjp/checkGrads.js";
 export * as nn from "./ops/nn/index.js";
 export * as random from "./ops/random/index.js";
 export * as reference from "./reference.js";
