@@ -63,6 +63,9 @@ PROGRAMS = {
     "take": (lambda x, idx: jnp.take(x, idx, axis=0), [f32(4, 3), i32(2)]),
     "exp_literal": (lambda x: x + jnp.exp(1.5), [f32(3)]),
     "weak_scalar_arg": (lambda x, s: x * s, [f32(3), 2.5]),
+    "grad_sin_mul": (jax.grad(lambda x: jnp.sum(jnp.sin(x) * x)), [f32(3)]),
+    "grad_exp_sum": (jax.grad(lambda x: jnp.exp(x).sum()), [f32(3)]),
+    "grad_tanh_matmul": (jax.grad(lambda w, x: jnp.sum(jnp.tanh(x @ w))), [f32(3, 2), f32(4, 3)]),
 }
 
 

@@ -2,10 +2,11 @@
  * Printed jaxprs of TypeScript programs against the golden text real JAX printed for the same programs
  * (scripts/gen_jaxprs.py). Documented differences: jnp functions that JAX wraps in an inner jit (where,
  * clip, cumsum, take) are compared with JAX's jaxpr under disable_jit, since wgjax's numpy stages them inline.
+ * The grad_* programs check that derivatives are ordinary equations, as JAX's are (add_any included).
  */
 import { describe, expect, it } from "vitest";
 import golden from "../fixtures/jaxprs.json" with { type: "json" };
-import { type Array as JaxArray, checkJaxpr, jit, lax, makeJaxpr, nn, numpy as np } from "../../src/index.js";
+import { type Array as JaxArray, checkJaxpr, grad, jit, lax, makeJaxpr, nn, numpy as np } from "../../src/index.js";
 
 type A = JaxArray;
 const f32 = (...shape: number[]) => np.zeros(shape);
@@ -49,6 +50,9 @@ const PROGRAMS: Record<string, [(...args: never[]) => unknown, unknown[]]> = {
   take: [(x: A, idx: A) => np.take(x, idx, { axis: 0 }), [f32(4, 3), i32(2)]],
   exp_literal: [(x: A) => x.add(np.exp(1.5)), [f32(3)]],
   weak_scalar_arg: [(x: A, s: A) => x.mul(s), [f32(3), 2.5]],
+  grad_sin_mul: [grad((x: A) => np.sum(np.sin(x).mul(x))), [f32(3)]],
+  grad_exp_sum: [grad((x: A) => np.exp(x).sum()), [f32(3)]],
+  grad_tanh_matmul: [grad((w: A, x: A) => np.sum(np.tanh(np.matmul(x, w)))), [f32(3, 2), f32(4, 3)]],
 };
 
 describe("jaxprs print as JAX prints them", () => {

@@ -36,6 +36,7 @@ export const SAMPLES: Record<string, () => Sample> = {
       unique_indices: false,
     },
   }),
+  add_any: () => ({ inputs: [f([2, 3]), f([2, 3])], params: {} }),
   clamp: () => ({ inputs: [f([]), f([2, 3]), f([2, 3]).mul(3)], params: {} }),
   jit: () => ({ inputs: [f([3])], params: { name: "double", jaxpr: makeJaxpr((x: Array) => x.mul(2))(f([3])) } }),
   cond: () => ({

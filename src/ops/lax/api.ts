@@ -289,7 +289,7 @@ export { cond, foriLoop, scan, switchCase as switch, whileLoop } from "./control
 
 // The autodiff layer builds zeros, sums cotangents and stacks Jacobian rows with these lax operations.
 setZerosFactory((aval) => broadcastInDim(convertElementType(0, aval.dtype), aval.shape, []));
-setCotangentAdder((x, y) => add(x, y));
+setCotangentAdder((x, y) => bind1(ew.addAnyP, [x, y], none));
 setJacobianOps({
   basis: (x) => globalThis.Array.from({ length: x.size }, (_, i) => reshape(convertElementType(eq(iota("int32", x.size), i), x.dtype), x.shape)),
   stack: (xs, axis) => {

@@ -19,7 +19,7 @@ import { jvpJaxpr } from "../../vjp/jvpJaxpr.js";
 import { partialEvalJaxpr } from "../../vjp/partialJaxpr.js";
 import { backwardPass } from "../../vjp/transpose.js";
 import { type PartialEvalTracer, defPartialEval } from "../../vjp/partial.js";
-import { addP, selectNP } from "./elementwise.js";
+import { addAnyP, selectNP } from "./elementwise.js";
 import * as lax from "./api.js";
 
 import { add, clamp, convertElementType, lt } from "./api.js";
@@ -510,7 +510,7 @@ defTranspose(scanP, (cotangents, inputs, params) => {
       });
       const ctIn = backwardPass(body.jaxpr, body.consts, bodyArgs, [...ctCarry, ...ctY]);
       const materialise = (i: number): Array => instantiate(ctIn[i]!);
-      return [...linConsts.map((i, j) => bind(addP, [acc[j]!, materialise(i)], {})[0]!), ...avals.slice(nc, nc + ncar).map((_, j) => materialise(nc + j)), ...linXs.map(materialise)];
+      return [...linConsts.map((i, j) => bind(addAnyP, [acc[j]!, materialise(i)], {})[0]!), ...avals.slice(nc, nc + ncar).map((_, j) => materialise(nc + j)), ...linXs.map(materialise)];
     },
     inAvals,
     "scan transpose",

@@ -11,6 +11,7 @@ import { definePrimitive } from "../../core/primitive.js";
 import { bind1 } from "../../trace/trace.js";
 import { type Tangent, UndefPrimal, Zero, defJvp, defTranspose, instantiate } from "../../vjp/ad.js";
 import * as lax from "./api.js";
+import { addTangentTerms } from "./elementwise.js";
 import { type Shape, sizeOf } from "../../core/shape.js";
 import { checkAxes, stridesOf, tabulate, tuple, unravel } from "./util.js";
 
@@ -139,7 +140,7 @@ defJvp(dotGeneralP, ([lhs, rhs], [tl, tr], params) => {
   if (!(tl instanceof Zero)) tangent = bind1(dotGeneralP, [tl!, rhs!], params);
   if (!(tr instanceof Zero)) {
     const term = bind1(dotGeneralP, [lhs!, tr!], params);
-    tangent = tangent instanceof Zero ? term : lax.add(tangent, term);
+    tangent = addTangentTerms(tangent, term);
   }
   return [[out], [tangent]];
 });

@@ -337,7 +337,11 @@ defUnaryJvp(expP, (_x, y) => y);
 defUnaryJvp(logP, (x) => lax.div(1, x));
 defUnaryJvp(log1pP, (x) => lax.div(1, lax.add(x, 1)));
 defUnaryJvp(expm1P, (_x, y) => lax.add(y, 1));
-defUnaryJvp(tanhP, (_x, y) => lax.sub(1, lax.mul(y, y)));
+// JAX's form, (t + t·y)(1 − y), so derivative jaxprs print as JAX's do.
+defJvp(tanhP, ([x], [t]) => {
+  const y = bind1(tanhP, [x!], {});
+  return [[y], [t instanceof Zero ? t : lax.mul(lax.add(t!, lax.mul(t!, y)), lax.sub(1, y))]];
+});
 defUnaryJvp(logisticP, (_x, y) => lax.mul(y, lax.sub(1, y)));
 defUnaryJvp(sinP, (x) => lax.cos(x));
 defUnaryJvp(cosP, (x) => lax.neg(lax.sin(x)));
@@ -366,7 +370,7 @@ function defBinaryJvp(p: Primitive<NoParams>, terms: [(t: Array, x: Array, y: Ar
     tangents.forEach((t, i) => {
       if (t instanceof Zero) return;
       const term = expandTo(terms[i]!(t, x!, y!, out), out.shape);
-      total = total instanceof Zero ? term : lax.add(total, term);
+      total = addTangentTerms(total, term);
     });
     return [[out], [total]];
   });
@@ -374,6 +378,22 @@ function defBinaryJvp(p: Primitive<NoParams>, terms: [(t: Array, x: Array, y: Ar
 
 const linearInputs = (inputs: (Array | UndefPrimal)[]): boolean[] => inputs.map((x) => x instanceof UndefPrimal);
 const avalOfInput = (x: Array | UndefPrimal): ShapedArray => (x instanceof UndefPrimal ? x.aval : x.aval);
+
+/** `add_any`: the sum of two tangents or cotangents of one type (no broadcasting or promotion), as in JAX. */
+export const addAnyP = definePrimitive<NoParams>({
+  name: "add_any",
+  abstractEval([x, y]) {
+    checkSameShapeAndDType("add_any", [x!, y!]);
+    return [x!.strongly()];
+  },
+  impl([x, y]) {
+    return [tabulate(x!.shape, x!.dtype, (i) => roundResult(x!.data[i]! + y!.data[i]!, x!.dtype))];
+  },
+});
+defLinear(addAnyP, ([ct], inputs) => inputs.map((x) => (x instanceof UndefPrimal ? instantiate(ct!) : null)));
+
+/** Sums tangent terms with `add_any`, keeping symbolic zeros symbolic. */
+export const addTangentTerms = (a: Tangent, b: Tangent): Tangent => (a instanceof Zero ? b : b instanceof Zero ? a : bind1(addAnyP, [a, b], {}));
 
 defBinaryJvp(addP, [(t) => t, (t) => t]);
 defTranspose(addP, ([ct], inputs) => inputs.map((x) => (x instanceof UndefPrimal ? unbroadcast(instantiate(ct!), x.aval) : null)));
@@ -441,7 +461,7 @@ defJvp(clampP, ([lo, x, hi], [tlo, tx, thi]) => {
     pick(tx!, lax.bitwiseAnd(lax.ge(x!, expandTo(lo!, shape)), lax.le(x!, expandTo(hi!, shape)))),
     pick(thi!, lax.gt(x!, expandTo(hi!, shape))),
   ];
-  const total = parts.reduce<Tangent>((acc, t) => (t instanceof Zero ? acc : acc instanceof Zero ? t : lax.add(acc, t)), new Zero(out.aval.strongly()));
+  const total = parts.reduce<Tangent>(addTangentTerms, new Zero(out.aval.strongly()));
   return [[out], [total]];
 });
 
