@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Primitive, reference } from "../src/index.js";
+import { getJvpRule, getTransposeRule, isNonDifferentiable } from "../src/vjp/ad.js";
 import { SAMPLES } from "./util/samples.js";
 
 describe("primitive registry", () => {
@@ -15,6 +16,11 @@ describe("primitive registry", () => {
 
   it.each(primitives.map((p) => [p.name, p] as const))("%s: implementation agrees with abstract evaluation", (name, primitive: Primitive) => {
     const { inputs, params } = SAMPLES[name]!();
+    if (name === "custom_lin") {
+      // Only its transpose (the user's bwd) can run: evaluating it is JAX's forward-mode error.
+      expect(() => reference.evalPrimitive(primitive, inputs, params)).toThrow(/can't apply forward-mode autodiff \(jvp\) to a custom_vjp function/);
+      return;
+    }
     const avals = primitive.abstractEval(inputs.map((x) => x.aval), params);
     const outs = reference.evalPrimitive(primitive, inputs, params);
     expect(outs.length).toBe(avals.length);
@@ -24,5 +30,12 @@ describe("primitive registry", () => {
       expect(out.dataSync().length).toBe(avals[k]!.size);
     });
     expect(reference.getPrimitive(name)).toBe(primitive);
+  });
+
+  // Linear primitives must transpose; custom_lin is the linear half of a custom_vjp and has no JVP by design.
+  const LINEAR = ["neg", "add", "add_any", "sub", "mul", "div", "select_n", "convert_element_type", "broadcast_in_dim", "reshape", "transpose", "squeeze", "rev", "concatenate", "pad", "slice", "dynamic_slice", "dynamic_update_slice", "gather", "scatter-add", "reduce_sum", "cumsum", "dot_general", "jit", "scan", "custom_lin"];
+  it.each(primitives.map((p) => [p.name, p] as const))("%s has a JVP rule (or is non-differentiable) and, if linear, a transpose rule", (name, primitive: Primitive) => {
+    if (name !== "custom_lin") expect(isNonDifferentiable(primitive) || getJvpRule(primitive) !== undefined).toBe(true);
+    if (LINEAR.includes(name)) expect(getTransposeRule(primitive)).toBeDefined();
   });
 });

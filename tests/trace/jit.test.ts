@@ -5,7 +5,7 @@ import { SAMPLES } from "../util/samples.js";
 type A = JaxArray;
 
 describe("jit equals eager evaluation", () => {
-  for (const primitive of reference.listPrimitives()) {
+  for (const primitive of reference.listPrimitives().filter((p) => p.name !== "custom_lin")) {
     it(primitive.name, () => {
       const { inputs, params } = SAMPLES[primitive.name]!();
       const eager = bind(primitive, inputs, params);

@@ -1,10 +1,18 @@
 /** A sample call of every registered primitive, shared by the registry and jit tests. */
-import { type Array, makeJaxpr, numpy as np } from "../../src/index.js";
+import { type Array, customJvp, customVjp, makeJaxpr, numpy as np } from "../../src/index.js";
 import { scalarAddJaxpr } from "../../src/ops/lax/indexing.js";
 
 const f = (shape: number[]) => np.reshape(np.arange(1, 1 + shape.reduce((a, b) => a * b, 1), 1, { dtype: "float32" }).mul(0.1), shape);
 const i = (values: number[], shape = [values.length]) => np.reshape(np.array(values, { dtype: "int32" }), shape);
 const u = (values: number[]) => np.array(values, { dtype: "uint32" });
+
+/** The params a real call of customVjp/customJvp binds (captured by staging one). */
+function customCallParams(name: string): unknown {
+  const sin = customVjp((x: Array) => np.sin(x)).defvjp((x: Array) => [np.sin(x), x], (x: Array, g: Array) => [g.mul(np.cos(x))]);
+  const cube = customJvp((x: Array) => x.mul(x).mul(x)).defjvp(([x]: Array[], [t]: Array[]) => [x.mul(x).mul(x), t.mul(x.mul(x)).mul(3)]);
+  const closed = makeJaxpr((x: Array) => (name === "custom_vjp_call" ? sin(x) : cube(x)))(f([3]));
+  return closed.jaxpr.eqns.find((e) => e.primitive.name === name)!.params;
+}
 
 export type Sample = { inputs: Array[]; params: unknown };
 const unaryFloat = (): Sample => ({ inputs: [f([2, 3])], params: {} });
@@ -38,6 +46,9 @@ export const SAMPLES: Record<string, () => Sample> = {
   }),
   add_any: () => ({ inputs: [f([2, 3]), f([2, 3])], params: {} }),
   clamp: () => ({ inputs: [f([]), f([2, 3]), f([2, 3]).mul(3)], params: {} }),
+  custom_vjp_call: () => ({ inputs: [f([3])], params: customCallParams("custom_vjp_call") }),
+  custom_jvp_call: () => ({ inputs: [f([3])], params: customCallParams("custom_jvp_call") }),
+  custom_lin: () => ({ inputs: [f([3]), f([3])], params: { num_res: 1, res_tree: null, out_avals: [f([3]).aval], call: null } }),
   jit: () => ({ inputs: [f([3])], params: { name: "double", jaxpr: makeJaxpr((x: Array) => x.mul(2))(f([3])) } }),
   cond: () => ({
     inputs: [i([1], []), f([3])],

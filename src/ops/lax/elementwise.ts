@@ -424,7 +424,7 @@ defBinaryJvp(maxP, [(t, x, y, out) => lax.mul(t, balanced(x, y, out)), (t, x, y,
 defBinaryJvp(minP, [(t, x, y, out) => lax.mul(t, balanced(x, y, out)), (t, x, y, out) => lax.mul(t, balanced(y, x, out))]);
 defBinaryJvp(powP, [
   (t, x, y) => lax.mul(t, lax.mul(y, lax.pow(x, lax.sub(y, 1)))),
-  (t, x, _y, out) => lax.mul(t, lax.mul(lax.log(lax.select(lax.eq(x, 0), lax.convertElementType(1, x.dtype), x)), out)),
+  (t, x, _y, out) => lax.mul(t, lax.mul(lax.log(lax.select(lax.eq(x, 0), expandTo(lax.convertElementType(1, x.dtype), x.shape), x)), out)),
 ]);
 defBinaryJvp(atan2P, [
   (t, x, y) => lax.mul(t, lax.div(y, lax.add(lax.mul(x, x), lax.mul(y, y)))),
