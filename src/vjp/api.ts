@@ -167,18 +167,17 @@ export function valueAndGrad(f: Fn, options: GradOptions = {}): (...args: unknow
         }
       }
     }
-    let aux: unknown;
+    // With aux, f's [value, aux] are both outputs of the VJP (so aux comes out concrete); aux gets zero cotangents.
     const wrt = (...diff: unknown[]): unknown => {
       const full = [...args];
       nums.forEach((n, k) => (full[n] = diff[k]));
       const out = call(f, full);
-      if (!options.hasAux) return out;
-      if (!globalThis.Array.isArray(out) || out.length !== 2) throw new ArgumentError(`grad(${name}) with hasAux: f must return [value, aux]`);
-      aux = out[1];
-      return out[0];
+      if (options.hasAux && (!globalThis.Array.isArray(out) || out.length !== 2)) throw new ArgumentError(`grad(${name}) with hasAux: f must return [value, aux]`);
+      return options.hasAux ? out : [out, null];
     };
     Object.defineProperty(wrt, "name", { value: name });
-    const [value, pullback] = vjp(wrt, ...nums.map((n) => args[n]));
+    const [outs, pullback] = vjp(wrt, ...nums.map((n) => args[n]));
+    const [value, aux] = outs as [unknown, unknown];
     if (!(value instanceof Array) || value.ndim !== 0) {
       const shape = value instanceof Array ? fmtShape(value.shape) : typeof value;
       throw new ShapeError(`Gradient only defined for scalar-output functions. Output had shape: ${shape}`);
@@ -186,8 +185,9 @@ export function valueAndGrad(f: Fn, options: GradOptions = {}): (...args: unknow
     if (!isFloat(value.dtype)) {
       throw new DTypeError(`grad requires real-valued outputs (output dtype that is a floating dtype), but got ${value.dtype}. For differentiation of non-differentiable functions use vjp`);
     }
-    const one = scalarArray(1, value.dtype);
-    const grads = pullback(one);
+    const [auxLeaves, auxTree] = flatten(aux);
+    const auxZeros = unflatten(auxTree, auxLeaves.map((leaf) => zerosLike(asArray(leaf, `grad(${name}): aux`).aval.strongly())));
+    const grads = pullback([scalarArray(1, value.dtype), auxZeros]);
     const g = typeof argnums === "number" ? grads[0] : grads;
     return [options.hasAux ? [value, aux] : value, g];
   };
