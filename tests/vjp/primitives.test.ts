@@ -68,7 +68,14 @@ const CASES: Record<string, [(...xs: A[]) => unknown, A[]]> = {
   reduce_min: [call1("reduce_min", { axes: [0] }), [r([2, 3])]],
   reduce_prod: [call1("reduce_prod", { axes: [1] }), [r([2, 5])]],
   cumsum: [call1("cumsum", { axis: 1, reverse: true }), [r([2, 3])]],
-  dot_general: [(a: A, b: A) => lax.dotGeneral(a, b, [[[2], [1]], [[0], [0]]]), [r([2, 3, 4]), r([2, 4, 2])]],
+  dot_general: [
+    (a: A, b: A, c: A, d: A) => [
+      lax.dotGeneral(a, b, [[[2], [1]], [[0], [0]]]),
+      lax.dotGeneral(c, d, [[[0, 2], [2, 0]], [[1], [1]]]),
+      lax.dotGeneral(a, d, [[[], []], [[], []]]).sum(),
+    ],
+    [r([2, 3, 4]), r([2, 4, 2]), r([3, 2, 4]), r([4, 2, 3])],
+  ],
   sort: [(x: A) => lax.sort(x, { dimension: 0 }), [r([4, 2])]],
   top_k: [(x: A) => lax.topK(x, 2)[0], [r([2, 5])]],
 };
