@@ -44,6 +44,6 @@ for (let i = 0; i <= 300; i++) {
 }
 const elapsed = performance.now() - started;
 const probe = np.array([[-0.5], [0], [0.5]]);
-const fitted = Array.from(await predict(params, probe).data(), (v) => v.toFixed(3));
+const fitted = globalThis.Array.from(await predict(params, probe).data(), (v) => v.toFixed(3));
 console.log(`f(-0.5, 0, 0.5) = ${fitted.join(", ")}  (sin(3x): ${[-1.5, 0, 1.5].map((v) => Math.sin(v).toFixed(3)).join(", ")})`);
 console.log(`301 steps in ${elapsed.toFixed(0)} ms (traced ${step.traceCount} time; the reference interpreter runs the jaxpr until the WebGPU lowering lands)`);
