@@ -147,11 +147,20 @@ export function tracersToJaxpr(inputs: readonly PartialEvalTracer[], outputs: re
  * Runs `f` on partially known inputs: known outputs come back as values, the unknown part as a closed jaxpr
  * from the unknown inputs to the unknown outputs.
  */
-export function partialEvalFlat(f: (...args: Array[]) => Array[], pvals: readonly PartialVal[], name: string): { outs: PartialVal[]; jaxpr: ClosedJaxpr } {
+export function partialEvalFlat(
+  f: (...args: Array[]) => Array[],
+  pvals: readonly PartialVal[],
+  name: string,
+  /** Outputs to make unknown even when known (they are then read from a residual). */
+  instantiate: readonly boolean[] = [],
+): { outs: PartialVal[]; jaxpr: ClosedJaxpr } {
   return newMain(PartialEvalTrace, null, name, (main: MainTrace) => {
     const trace = new PartialEvalTrace(main);
     const inputs = pvals.map((p) => trace.newArg(p));
-    const outs = f(...inputs).map((x) => (x instanceof PartialEvalTracer && x.trace.main === main ? x : trace.pure(x)));
+    const outs = f(...inputs).map((x, i) => {
+      const t = x instanceof PartialEvalTracer && x.trace.main === main ? x : trace.pure(x);
+      return instantiate[i] ? trace.instantiateConst(t) : t;
+    });
     const unknownIn = inputs.filter((t) => !t.pval.isKnown);
     const unknownOut = outs.filter((t) => !t.pval.isKnown);
     return { outs: outs.map((t) => t.pval), jaxpr: tracersToJaxpr(unknownIn, unknownOut) };

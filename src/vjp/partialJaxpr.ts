@@ -1,59 +1,44 @@
 /**
- * Partial evaluation of a jaxpr as a rewrite (for loop bodies): given which inputs are unknown, split it into
- * a known jaxpr that also outputs residuals, and an unknown jaxpr that takes the residuals first. An equation
- * with any unknown input is unknown as a whole.
+ * Partial evaluation of a jaxpr into two jaxprs (for loop and branch bodies): given which inputs are unknown,
+ * a known jaxpr computes the known outputs plus residuals, and an unknown jaxpr takes the residuals first.
+ * It runs the partial-evaluation trace inside a staging trace, so every primitive's own partial-evaluation
+ * rule applies (a cond or scan nested in a body splits too), and known work is staged rather than computed.
  */
-import { type Atom, Jaxpr, type JaxprEqn, Literal, Var } from "../trace/jaxpr.js";
+import type { ShapedArray } from "../core/aval.js";
+import type { Array } from "../core/array.js";
+import { ClosedJaxpr, Jaxpr, evalJaxpr } from "../trace/jaxpr.js";
+import { traceToJaxpr } from "../trace/stage.js";
+import { PartialVal, partialEvalFlat } from "./partial.js";
 
 export interface SplitJaxpr {
   /** known inputs → [known outputs (in order), residuals] */
-  known: Jaxpr;
+  known: ClosedJaxpr;
   /** [residuals, unknown inputs] → unknown outputs (in order) */
   unknown: Jaxpr;
   outUnknown: boolean[];
   numResiduals: number;
 }
 
-export function partialEvalJaxpr(jaxpr: Jaxpr, inUnknown: readonly boolean[], instantiate: readonly boolean[]): SplitJaxpr {
-  const unknownVars = new Set<Var>();
-  jaxpr.invars.forEach((v, i) => inUnknown[i] && unknownVars.add(v));
-  const isUnknown = (a: Atom): boolean => a instanceof Var && unknownVars.has(a);
-  const knownEqns: JaxprEqn[] = [];
-  const unknownEqns: JaxprEqn[] = [];
-  for (const e of jaxpr.eqns) {
-    if (e.inputs.some(isUnknown)) {
-      unknownEqns.push(e);
-      e.outputs.forEach((v) => unknownVars.add(v));
-    } else knownEqns.push(e);
-  }
-  const outUnknown = jaxpr.outvars.map((a, i) => isUnknown(a) || instantiate[i] === true);
-  // Residuals: known variables the unknown side reads (including known outputs it must produce).
-  const residuals: Var[] = [];
-  const residualSet = new Set<Var>();
-  const needs = (a: Atom): void => {
-    if (a instanceof Var && !unknownVars.has(a) && !residualSet.has(a)) {
-      residualSet.add(a);
-      residuals.push(a);
-    }
-  };
-  for (const e of unknownEqns) e.inputs.forEach(needs);
-  jaxpr.outvars.forEach((a, i) => outUnknown[i] && needs(a));
-  const knownOuts = jaxpr.outvars.filter((_, i) => !outUnknown[i]);
-  const known = new Jaxpr(
-    jaxpr.constvars,
-    jaxpr.invars.filter((_, i) => !inUnknown[i]),
-    knownEqns,
-    [...knownOuts, ...residuals],
+export function partialEvalJaxpr(closed: ClosedJaxpr, inUnknown: readonly boolean[], instantiate: readonly boolean[]): SplitJaxpr {
+  const { jaxpr, consts } = closed;
+  let unknown: Jaxpr | undefined;
+  let outUnknown: boolean[] = [];
+  let numResiduals = 0;
+  const knownAvals: ShapedArray[] = jaxpr.invars.filter((_, i) => !inUnknown[i]).map((v) => v.aval);
+  const known = traceToJaxpr(
+    (...knownIns) => {
+      let k = 0;
+      const pvals = jaxpr.invars.map((v, i) => (inUnknown[i] ? PartialVal.unknown(v.aval) : PartialVal.known(knownIns[k++]!)));
+      const { outs, jaxpr: staged } = partialEvalFlat((...xs) => evalJaxpr(jaxpr, consts, xs), pvals, "partial eval", instantiate);
+      outUnknown = outs.map((p) => !p.isKnown);
+      const j = staged.jaxpr;
+      unknown = new Jaxpr([], [...j.constvars, ...j.invars], j.eqns, j.outvars);
+      numResiduals = staged.consts.length;
+      const knownOuts: Array[] = outs.filter((p) => p.isKnown).map((p) => p.known!);
+      return [...knownOuts, ...staged.consts];
+    },
+    knownAvals,
+    "partial eval",
   );
-  // The unknown side reads residuals through fresh variables of its own.
-  const residualIn = residuals.map((r) => new Var(r.aval));
-  const rename = new Map<Var, Var>(residuals.map((r, i) => [r, residualIn[i]!]));
-  const atom = (a: Atom): Atom => (a instanceof Literal ? a : (rename.get(a) ?? a));
-  const unknown = new Jaxpr(
-    [],
-    [...residualIn, ...jaxpr.invars.filter((_, i) => inUnknown[i])],
-    unknownEqns.map((e) => ({ ...e, inputs: e.inputs.map(atom) })),
-    jaxpr.outvars.filter((_, i) => outUnknown[i]).map(atom),
-  );
-  return { known, unknown, outUnknown, numResiduals: residuals.length };
+  return { known, unknown: unknown!, outUnknown, numResiduals };
 }

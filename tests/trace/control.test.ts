@@ -24,6 +24,14 @@ describe("cond and switch", () => {
     expectArray(out.t, [2], "float32", [3, 4]);
   });
 
+  it("evaluates branches that close over different values", () => {
+    const [a, b] = [np.array(2), np.array(10)];
+    const f = (p: boolean) => lax.cond(p, (v: A) => v.mul(a), (v: A) => v.add(b), np.array(1)) as A;
+    expectArray(f(true), [], "float32", [2]);
+    expectArray(f(false), [], "float32", [11]);
+    expectArray(jit((p: A) => lax.cond(p, (v: A) => v.mul(a), (v: A) => v.add(b), np.array(1)) as A)(np.array(false)), [], "float32", [11]);
+  });
+
   it("switch clamps the index", () => {
     const branches = [(v: A) => v, (v: A) => v.add(1), (v: A) => v.mul(10)];
     const x = np.array([1, 2]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Array as JaxArray, checkGrads, grad, jit, jvp, lax, numpy as np } from "../../src/index.js";
+import { type Array as JaxArray, checkGrads, grad, jit, jvp, lax, makeJaxpr, numpy as np } from "../../src/index.js";
 import { expectArray } from "../util/assert.js";
 
 type A = JaxArray;
@@ -12,6 +12,23 @@ describe("derivatives through control flow", () => {
     checkGrads(piecewise, [np.array([-0.5, -1])], { order: 2 });
     expectArray(jit(grad(piecewise))(np.array([0.5, 1])) as A, [2], "float32", [Math.cos(0.5), Math.cos(1)], 1e-6);
     expectArray(jit(grad(piecewise))(np.array([-0.5, -1])) as A, [2], "float32", [-1, -2]);
+  });
+
+  it("under jit, a cond splits into a known cond (values and residuals) and a cond of the branches' linear parts", () => {
+    const text = makeJaxpr(jit(grad(piecewise)))(np.array([0.5, 1])).toString();
+    expect(text.match(/= cond\[/g)?.length).toBe(2);
+    expect(text).not.toMatch(/select_n/);
+  });
+
+  it("a cond nested in a scan body is differentiated in both directions", () => {
+    const f = (w: A, xs: A) =>
+      lax.scan((c: A, x: A): [A, A] => {
+        const h = lax.cond(x.gt(0), (a: A) => np.tanh(a.mul(w)), (a: A) => a.mul(w).mul(w), c.add(x)) as A;
+        return [h, h];
+      }, np.array(0.1).astype(w.dtype), xs)[0];
+    const args = [np.array(0.8), np.array([0.5, -1, 2, -0.3])];
+    checkGrads(f, args, { order: 2 });
+    expect(Array.from((jit(grad(f))(...args) as A).dataSync())).toEqual(Array.from((grad(f)(...args) as A).dataSync()));
   });
 
   it("switch differentiates the selected branch", () => {

@@ -11,7 +11,7 @@ import { allocHost } from "../../core/hostData.js";
 import { type HostTensor, definePrimitive } from "../../core/primitive.js";
 import { type TreeDef, flatten, unflatten } from "../../core/tree.js";
 import { asArray } from "../../trace/args.js";
-import { ClosedJaxpr, Jaxpr, Var, evalClosedJaxpr } from "../../trace/jaxpr.js";
+import { ClosedJaxpr, Jaxpr, Var, evalClosedJaxpr, evalJaxpr } from "../../trace/jaxpr.js";
 import { traceToJaxpr } from "../../trace/stage.js";
 import { bind } from "../../trace/trace.js";
 import { UndefPrimal, Zero, defJvp, defTranspose, instantiate } from "../../vjp/ad.js";
@@ -19,7 +19,7 @@ import { jvpJaxpr } from "../../vjp/jvpJaxpr.js";
 import { partialEvalJaxpr } from "../../vjp/partialJaxpr.js";
 import { backwardPass } from "../../vjp/transpose.js";
 import { type PartialEvalTracer, defPartialEval } from "../../vjp/partial.js";
-import { addAnyP, selectNP } from "./elementwise.js";
+import { addAnyP } from "./elementwise.js";
 import * as lax from "./api.js";
 
 import { add, clamp, convertElementType, lt } from "./api.js";
@@ -88,17 +88,21 @@ function traceBranches(name: string, branches: readonly ((...args: unknown[]) =>
   const jaxprs = traced.map((t, i) => {
     const before = traced.slice(0, i).flatMap((u) => u.consts.map((c) => c.aval));
     const after = traced.slice(i + 1).flatMap((u) => u.consts.map((c) => c.aval));
-    return padInvars(t.jaxpr, before, after);
+    return padInvars(t.jaxpr, t.consts.length, before, after);
   });
   return { jaxprs, consts, outTree, leaves: arrays };
 }
 
 
-/** The same jaxpr taking extra, unused invars before and after its own. */
-function padInvars(closed: ClosedJaxpr, before: readonly ShapedArray[], after: readonly ShapedArray[]): ClosedJaxpr {
+/**
+ * Branch `closed` (invars: its own `numConsts` constants, then the operands) as taking every branch's
+ * constants: unused invars for the other branches' constants go before and after its own.
+ */
+function padInvars(closed: ClosedJaxpr, numConsts: number, before: readonly ShapedArray[], after: readonly ShapedArray[]): ClosedJaxpr {
   if (before.length === 0 && after.length === 0) return closed;
   const j = closed.jaxpr;
-  const invars = [...before.map((a) => new Var(a)), ...j.invars, ...after.map((a) => new Var(a))];
+  const fresh = (avals: readonly ShapedArray[]): Var[] => avals.map((a) => new Var(a));
+  const invars = [...fresh(before), ...j.invars.slice(0, numConsts), ...fresh(after), ...j.invars.slice(numConsts)];
   return new ClosedJaxpr(new Jaxpr([], invars, j.eqns, j.outvars), []);
 }
 
@@ -316,8 +320,10 @@ defJvp(condP, ([index, ...operands], [, ...tangents], { branches }) => {
 });
 
 /**
- * Partial evaluation of cond: with a concrete index the chosen branch is evaluated inline; with a traced
- * (but known) index every branch is evaluated inline and the results are selected by the index.
+ * Partial evaluation of cond (JAX's rule): with a concrete index the taken branch is evaluated inline.
+ * Otherwise every branch is split into a known part, which also returns residuals, and an unknown part
+ * that reads them; a known cond computes the known outputs and all branches' residuals (each branch gives
+ * zeros for the others'), and an unknown cond is staged on the residuals and the unknown operands.
  */
 defPartialEval(condP, (trace, [index, ...operands], { branches }) => {
   if (!index!.pval.isKnown) throw new ArgumentError("cond: the branch index cannot depend on a tangent");
@@ -326,8 +332,68 @@ defPartialEval(condP, (trace, [index, ...operands], { branches }) => {
     const i = Math.min(Math.max(known.dataSync()[0]!, 0), branches.length - 1);
     return evalClosedJaxpr(branches[i]!, operands) as PartialEvalTracer[];
   }
-  const results = branches.map((b) => evalClosedJaxpr(b, operands));
-  return results[0]!.map((_, k) => bind(selectNP, [trace.pure(known), ...results.map((r) => r[k]!)], {})[0]!) as PartialEvalTracer[];
+  const inUnknown = operands.map((t) => !t.pval.isKnown);
+  const nOut = branches[0]!.outAvals.length;
+  let outUnknown = new globalThis.Array<boolean>(nOut).fill(false);
+  let splits = branches.map((b) => partialEvalJaxpr(b, inUnknown, outUnknown));
+  for (const s of splits) outUnknown = outUnknown.map((u, k) => u || s.outUnknown[k]!);
+  splits = branches.map((b) => partialEvalJaxpr(b, inUnknown, outUnknown));
+  const residualAvals = splits.map((s) => s.known.outAvals.slice(s.known.outAvals.length - s.numResiduals));
+  const allResiduals = residualAvals.flat();
+  const knownOps = operands.filter((_, i) => !inUnknown[i]).map((t) => t.pval.known!);
+  const knownBranches = splits.map((s, i) =>
+    traceToJaxpr(
+      (...xs) => {
+        const outs = evalClosedJaxpr(s.known, xs);
+        const before = residualAvals.slice(0, i).flat().map(zerosOf);
+        const after = residualAvals.slice(i + 1).flat().map(zerosOf);
+        return [...outs.slice(0, outs.length - s.numResiduals), ...before, ...outs.slice(outs.length - s.numResiduals), ...after];
+      },
+      knownOps.map((o) => o.aval),
+      `cond branch ${i} (known)`,
+    ),
+  );
+  const knownOuts = bind(condP, [known, ...knownOps], { branches: knownBranches });
+  const nKnownOut = outUnknown.filter((u) => !u).length;
+  const residuals = knownOuts.slice(nKnownOut);
+  const unknownOps = operands.filter((_, i) => inUnknown[i]);
+  let offset = 0;
+  const unknownBranches = splits.map((s, i) => {
+    const from = offset;
+    offset += s.numResiduals;
+    return traceToJaxpr(
+      (...xs) => evalJaxpr(s.unknown, [], [...xs.slice(from, from + s.numResiduals), ...xs.slice(allResiduals.length)]),
+      [...allResiduals, ...unknownOps.map((t) => t.aval)],
+      `cond branch ${i} (unknown)`,
+    );
+  });
+  const stagedInputs = [trace.pure(known), ...residuals.map((r) => trace.pure(r)), ...unknownOps];
+  const staged = trace.stage(condP, stagedInputs, { branches: unknownBranches }, unknownBranches[0]!.outAvals);
+  let [ik, iu] = [0, 0];
+  return outUnknown.map((u) => (u ? staged[iu++]! : trace.pure(knownOuts[ik++]!)));
+});
+
+/** Transpose of cond: a cond over the branches run backwards (non-linear operands are read as they are). */
+defTranspose(condP, (cotangents, [index, ...operands], { branches }) => {
+  if (index instanceof UndefPrimal) throw new ArgumentError("cond: the branch index is not differentiable");
+  const linear = operands.map((o) => o instanceof UndefPrimal);
+  const values = operands.filter((o): o is Array => !(o instanceof UndefPrimal));
+  const cts = cotangents.map((c) => instantiate(c));
+  const transposed = branches.map((b, i) =>
+    traceToJaxpr(
+      (...xs) => {
+        let k = 0;
+        const args = operands.map((o) => (o instanceof UndefPrimal ? new UndefPrimal(o.aval.strongly()) : xs[k++]!));
+        const inCts = backwardPass(b.jaxpr, b.consts, args, xs.slice(values.length));
+        return inCts.filter((_, j) => linear[j]).map((c) => instantiate(c));
+      },
+      [...values.map((v) => v.aval), ...cts.map((c) => c.aval)],
+      `cond branch ${i} (transposed)`,
+    ),
+  );
+  const outs = bind(condP, [index!, ...values, ...cts], { branches: transposed });
+  let k = 0;
+  return [null, ...operands.map((o) => (o instanceof UndefPrimal ? outs[k++]! : null))];
 });
 
 defJvp(whileP, (inputs, tangents, params) => {
@@ -425,7 +491,7 @@ defPartialEval(scanP, (trace, tracers, params) => {
   const nys = body.outAvals.length - ncar;
   let split;
   for (;;) {
-    split = partialEvalJaxpr(body.jaxpr, [...unknown.slice(0, nc), ...carryUnknown, ...unknown.slice(nc + ncar)], [...carryUnknown, ...new globalThis.Array<boolean>(nys).fill(false)]);
+    split = partialEvalJaxpr(body, [...unknown.slice(0, nc), ...carryUnknown, ...unknown.slice(nc + ncar)], [...carryUnknown, ...new globalThis.Array<boolean>(nys).fill(false)]);
     const out = split.outUnknown.slice(0, ncar);
     if (out.every((u, i) => u === carryUnknown[i])) break;
     carryUnknown = carryUnknown.map((u, i) => u || out[i]!);
@@ -438,7 +504,7 @@ defPartialEval(scanP, (trace, tracers, params) => {
   // The known scan: known consts, carries and xs; outputs known carries, known ys, then residuals as ys.
   const knownOuts = bind(scanP, knownIdx.map(known), {
     ...params,
-    jaxpr: new ClosedJaxpr(split.known, body.consts),
+    jaxpr: split.known,
     num_consts: count(inUnknown, 0, nc, false),
     num_carry: count(inUnknown, nc, nc + ncar, false),
   });
