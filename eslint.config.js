@@ -22,6 +22,8 @@ export default tseslint.config(
   { files: ["src/core/**"], rules: forbidden("trace", "vjp", "lowering", "runtime", "ops", "quant") },
   { files: ["src/trace/**"], rules: forbidden("vjp", "lowering", "runtime", "ops", "quant") },
   { files: ["src/vjp/**"], rules: forbidden("lowering", "runtime", "ops", "quant") },
+  { files: ["src/lowering/**"], rules: forbidden("vjp", "runtime", "ops", "quant") },
+  { files: ["src/runtime/**"], rules: forbidden("trace", "vjp", "ops", "quant") },
   { files: ["src/ops/lax/**"], rules: forbidden("ops/numpy", "ops/nn", "ops/random", "ops/gmm", "ops/moe", "quant") },
   { files: ["src/ops/numpy/**", "src/ops/nn/**", "src/ops/random/**"], rules: forbidden("trace", "vjp", "ops/gmm", "ops/moe", "quant", "lowering", "runtime") },
 );

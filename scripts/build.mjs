@@ -8,7 +8,8 @@ import { join } from "node:path";
 const outdir = process.argv[2] ?? "dist";
 rmSync(outdir, { recursive: true, force: true });
 
-const common = { entryPoints: ["src/index.ts"], bundle: true, platform: "neutral", target: "es2022", sourcemap: true, logLevel: "warning" };
+// `webgpu` (Dawn for Node) is loaded on demand in Node only; browsers use navigator.gpu.
+const common = { entryPoints: ["src/index.ts"], bundle: true, platform: "neutral", target: "es2022", sourcemap: true, logLevel: "warning", external: ["webgpu"] };
 await build({ ...common, format: "esm", outfile: join(outdir, "index.js") });
 await build({ ...common, format: "cjs", outfile: join(outdir, "index.cjs") });
 execFileSync("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", join(outdir, "types")], { stdio: "inherit" });

@@ -1,0 +1,94 @@
+/**
+ * The kernel IR: one compute kernel as typed scalar expressions and statements over flat buffers, run once
+ * per invocation `gid` in [0, grid). Backend-neutral: the WGSL and JavaScript renderers read the same IR.
+ */
+
+export type ScalarType = "f32" | "i32" | "u32" | "bool";
+
+export type UnaryOp = "neg" | "exp" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "abs" | "floor" | "ceil" | "not";
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min" | "lt" | "le" | "gt" | "ge" | "eq" | "ne" | "and" | "or" | "rem";
+
+export type Expr =
+  | { readonly k: "const"; readonly value: number; readonly type: ScalarType }
+  | { readonly k: "var"; readonly name: string; readonly type: ScalarType }
+  | { readonly k: "load"; readonly buffer: number; readonly index: Expr; readonly type: ScalarType }
+  | { readonly k: "unary"; readonly op: UnaryOp; readonly a: Expr; readonly type: ScalarType }
+  | { readonly k: "binary"; readonly op: BinaryOp; readonly a: Expr; readonly b: Expr; readonly type: ScalarType }
+  | { readonly k: "select"; readonly cond: Expr; readonly a: Expr; readonly b: Expr; readonly type: ScalarType }
+  | { readonly k: "cast"; readonly a: Expr; readonly type: ScalarType };
+
+export type Stmt =
+  | { readonly k: "let"; readonly name: string; readonly value: Expr }
+  | { readonly k: "declare"; readonly name: string; readonly init: Expr }
+  | { readonly k: "assign"; readonly name: string; readonly value: Expr }
+  | { readonly k: "store"; readonly buffer: number; readonly index: Expr; readonly value: Expr }
+  | { readonly k: "for"; readonly name: string; readonly start: Expr; readonly end: Expr; readonly body: readonly Stmt[] }
+  | { readonly k: "if"; readonly cond: Expr; readonly then: readonly Stmt[] };
+
+export interface BufferDecl {
+  readonly type: ScalarType;
+  readonly access: "read" | "read_write";
+}
+
+export interface Kernel {
+  readonly name: string;
+  readonly buffers: readonly BufferDecl[];
+  /** Number of invocations; each sees its index as the `gid` variable (u32 in WGSL, a number in JS). */
+  readonly grid: number;
+  readonly body: readonly Stmt[];
+}
+
+// ---- builders -----------------------------------------------------------------------------------
+
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set(["lt", "le", "gt", "ge", "eq", "ne"]);
+
+export const c = (value: number, type: ScalarType = "f32"): Expr => ({ k: "const", value, type });
+export const v = (name: string, type: ScalarType): Expr => ({ k: "var", name, type });
+/** The invocation index. */
+export const gid: Expr = v("gid", "i32");
+export const load = (buffer: number, index: Expr, type: ScalarType): Expr => ({ k: "load", buffer, index, type });
+export const unary = (op: UnaryOp, a: Expr): Expr => ({ k: "unary", op, a, type: op === "not" ? "bool" : a.type });
+export const binary = (op: BinaryOp, a: Expr, b: Expr): Expr => ({ k: "binary", op, a, b, type: COMPARISONS.has(op) ? "bool" : a.type });
+export const select = (cond: Expr, a: Expr, b: Expr): Expr => ({ k: "select", cond, a, b, type: a.type });
+export const cast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "cast", a, type });
+
+/** A human-readable listing of a kernel, for debugging (`WGJAX_DUMP`). */
+export function printKernel(kernel: Kernel): string {
+  const expr = (e: Expr): string => {
+    switch (e.k) {
+      case "const":
+        return `${e.value}:${e.type}`;
+      case "var":
+        return e.name;
+      case "load":
+        return `b${e.buffer}[${expr(e.index)}]`;
+      case "unary":
+        return `${e.op}(${expr(e.a)})`;
+      case "binary":
+        return `${e.op}(${expr(e.a)}, ${expr(e.b)})`;
+      case "select":
+        return `select(${expr(e.cond)}, ${expr(e.a)}, ${expr(e.b)})`;
+      case "cast":
+        return `${e.type}(${expr(e.a)})`;
+    }
+  };
+  const stmts = (body: readonly Stmt[], indent: string): string[] =>
+    body.flatMap((s) => {
+      switch (s.k) {
+        case "let":
+          return [`${indent}let ${s.name} = ${expr(s.value)}`];
+        case "declare":
+          return [`${indent}var ${s.name} = ${expr(s.init)}`];
+        case "assign":
+          return [`${indent}${s.name} = ${expr(s.value)}`];
+        case "store":
+          return [`${indent}b${s.buffer}[${expr(s.index)}] = ${expr(s.value)}`];
+        case "for":
+          return [`${indent}for ${s.name} in [${expr(s.start)}, ${expr(s.end)}):`, ...stmts(s.body, indent + "  ")];
+        case "if":
+          return [`${indent}if ${expr(s.cond)}:`, ...stmts(s.then, indent + "  ")];
+      }
+    });
+  const header = `kernel ${kernel.name} grid=${kernel.grid} buffers=(${kernel.buffers.map((b, i) => `b${i}:${b.type}:${b.access}`).join(", ")})`;
+  return [header, ...stmts(kernel.body, "  ")].join("\n");
+}

@@ -1,0 +1,128 @@
+/**
+ * Renders kernel IR as a WGSL compute shader. Buffers are `array<T>` storage bindings; bool buffers are
+ * stored as u32 (bool is not host-shareable in WGSL). The grid may exceed one dispatch dimension, so
+ * invocations are numbered across x and y.
+ */
+import type { BinaryOp, Expr, Kernel, ScalarType, Stmt, UnaryOp } from "./kernelIr.js";
+
+export const WORKGROUP_SIZE = 64;
+export const MAX_DISPATCH = 65535;
+
+const storageType = (t: ScalarType): string => (t === "bool" ? "u32" : t);
+
+function literal(value: number, type: ScalarType): string {
+  switch (type) {
+    case "bool":
+      return value ? "true" : "false";
+    case "i32":
+      return value === -2147483648 ? "i32(-2147483647 - 1)" : `${value}i`;
+    case "u32":
+      return `${value >>> 0}u`;
+    case "f32": {
+      if (Number.isNaN(value)) return "bitcast<f32>(0x7fc00000u)";
+      if (value === Infinity) return "bitcast<f32>(0x7f800000u)";
+      if (value === -Infinity) return "bitcast<f32>(0xff800000u)";
+      const f = Math.fround(value);
+      const text = Number.isInteger(f) && Math.abs(f) < 1e21 ? `${f}.0` : f.toExponential();
+      return Object.is(f, -0) ? "-0.0" : `${text}f`;
+    }
+  }
+}
+
+const UNARY: Record<UnaryOp, (a: string, t: ScalarType) => string> = {
+  neg: (a) => `(-${a})`,
+  not: (a) => `(!${a})`,
+  exp: (a) => `exp(${a})`,
+  log: (a) => `log(${a})`,
+  sin: (a) => `sin(${a})`,
+  cos: (a) => `cos(${a})`,
+  tanh: (a) => `tanh(${a})`,
+  sqrt: (a) => `sqrt(${a})`,
+  abs: (a) => `abs(${a})`,
+  floor: (a) => `floor(${a})`,
+  ceil: (a) => `ceil(${a})`,
+};
+
+const OPERATORS: Partial<Record<BinaryOp, string>> = { add: "+", sub: "-", mul: "*", div: "/", rem: "%", lt: "<", le: "<=", gt: ">", ge: ">=", eq: "==", ne: "!=" };
+
+function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
+  const operator = OPERATORS[op];
+  if (operator) return `(${a} ${operator} ${b})`;
+  if (op === "max" || op === "min") return `${op}(${a}, ${b})`;
+  const bitwise = op === "and" ? "&" : "|";
+  return t === "bool" ? `(${a} ${bitwise} ${b})` : `(${a} ${bitwise} ${b})`;
+}
+
+function expr(e: Expr, kernel: Kernel): string {
+  switch (e.k) {
+    case "const":
+      return literal(e.value, e.type);
+    case "var":
+      return e.name;
+    case "load": {
+      const raw = `b${e.buffer}[u32(${expr(e.index, kernel)})]`;
+      return kernel.buffers[e.buffer]!.type === "bool" ? `(${raw} != 0u)` : raw;
+    }
+    case "unary":
+      return UNARY[e.op](expr(e.a, kernel), e.type);
+    case "binary":
+      return binary(e.op, expr(e.a, kernel), expr(e.b, kernel), e.a.type);
+    case "select":
+      return `select(${expr(e.b, kernel)}, ${expr(e.a, kernel)}, ${expr(e.cond, kernel)})`;
+    case "cast": {
+      const inner = expr(e.a, kernel);
+      if (e.type === "bool") return `(${inner} != ${literal(0, e.a.type)})`;
+      if (e.a.type === "bool") return `select(${literal(0, e.type)}, ${literal(1, e.type)}, ${inner})`;
+      return `${e.type}(${inner})`;
+    }
+  }
+}
+
+function stmts(body: readonly Stmt[], kernel: Kernel, indent: string): string[] {
+  return body.flatMap((s) => {
+    switch (s.k) {
+      case "let":
+        return [`${indent}let ${s.name} = ${expr(s.value, kernel)};`];
+      case "declare":
+        return [`${indent}var ${s.name} = ${expr(s.init, kernel)};`];
+      case "assign":
+        return [`${indent}${s.name} = ${expr(s.value, kernel)};`];
+      case "store": {
+        const value = expr(s.value, kernel);
+        const stored = kernel.buffers[s.buffer]!.type === "bool" ? `select(0u, 1u, ${value})` : value;
+        return [`${indent}b${s.buffer}[u32(${expr(s.index, kernel)})] = ${stored};`];
+      }
+      case "for":
+        return [
+          `${indent}for (var ${s.name} = ${expr(s.start, kernel)}; ${s.name} < ${expr(s.end, kernel)}; ${s.name} = ${s.name} + 1i) {`,
+          ...stmts(s.body, kernel, indent + "  "),
+          `${indent}}`,
+        ];
+      case "if":
+        return [`${indent}if (${expr(s.cond, kernel)}) {`, ...stmts(s.then, kernel, indent + "  "), `${indent}}`];
+    }
+  });
+}
+
+/** Workgroups to dispatch in x and y for a grid of `grid` invocations. */
+export function dispatchSize(grid: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(grid / WORKGROUP_SIZE));
+  const x = Math.min(groups, MAX_DISPATCH);
+  return [x, Math.ceil(groups / x)];
+}
+
+export function renderWgsl(kernel: Kernel): string {
+  const [x] = dispatchSize(kernel.grid);
+  const bindings = kernel.buffers.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> b${i}: array<${storageType(b.type)}>;`);
+  return [
+    ...bindings,
+    "",
+    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
+    "fn main(@builtin(global_invocation_id) id: vec3u) {",
+    `  let gid = i32(id.x + id.y * ${x * WORKGROUP_SIZE}u);`,
+    `  if (gid >= ${kernel.grid}i) { return; }`,
+    ...stmts(kernel.body, kernel, "  "),
+    "}",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,170 @@
+/**
+ * Kernel IR run through both renderers — JavaScript on the CPU device and WGSL on a real WebGPU adapter —
+ * against the reference interpreter running the same computation with lax primitives.
+ */
+import { describe, expect, it } from "vitest";
+import { lax, numpy as np, type Array as JaxArray } from "../../src/index.js";
+import { type Expr, type Kernel, type ScalarType, binary, c, cast, gid, load, printKernel, select, unary, v } from "../../src/lowering/kernelIr.js";
+import { renderWgsl } from "../../src/lowering/wgsl.js";
+import { CpuDevice } from "../../src/runtime/cpu.js";
+import { expectClose } from "../util/assert.js";
+import { randomArray, rng } from "../util/random.js";
+import { webgpuDevice } from "../util/webgpu.js";
+
+type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
+const next = rng(99);
+
+interface Case {
+  kernel: Kernel;
+  inputs: Host[];
+  outputLength: number;
+  expected: () => ArrayLike<number>;
+  rtol: number;
+}
+
+const f32 = (x: JaxArray): Float32Array => x.dataSync() as Float32Array;
+
+function elementwiseCase(): Case {
+  const x = randomArray(next, [3, 4]);
+  const y = randomArray(next, [4]);
+  const xi = load(0, gid, "f32");
+  const yi = load(1, binary("rem", gid, c(4, "i32")), "f32");
+  const t = binary("add", binary("mul", xi, c(2)), yi);
+  const e = binary("sub", binary("mul", unary("exp", unary("neg", binary("mul", t, t))), c(3)), c(0.5));
+  const body = binary("max", e, c(0));
+  const kernel: Kernel = { name: "chain", grid: 12, buffers: [{ type: "f32", access: "read" }, { type: "f32", access: "read" }, { type: "f32", access: "read_write" }], body: [{ k: "store", buffer: 2, index: gid, value: body }] };
+  const expected = () => {
+    const tt = lax.add(lax.mul(x, 2), lax.broadcastInDim(y, [3, 4], [1]));
+    return f32(lax.max(lax.sub(lax.mul(lax.exp(lax.neg(lax.mul(tt, tt))), 3), 0.5), 0));
+  };
+  return { kernel, inputs: [f32(x), f32(y)], outputLength: 12, expected, rtol: 1e-6 };
+}
+
+function integerCase(): Case {
+  const a = np.array([7, -7, 100000, 3, -2147483648, 12], { dtype: "int32" });
+  const b = np.array([2, 3, 100000, 0, 1, -5], { dtype: "int32" });
+  const [ai, bi] = [load(0, gid, "i32"), load(1, gid, "i32")];
+  const value = select(binary("lt", ai, bi), binary("mul", ai, bi), binary("add", ai, binary("rem", ai, binary("max", bi, c(1, "i32")))));
+  const kernel: Kernel = { name: "ints", grid: 6, buffers: [{ type: "i32", access: "read" }, { type: "i32", access: "read" }, { type: "i32", access: "read_write" }], body: [{ k: "store", buffer: 2, index: gid, value }] };
+  const expected = () => lax.select(lax.lt(a, b), lax.mul(a, b), lax.add(a, lax.rem(a, lax.max(b, 1)))).dataSync();
+  return { kernel, inputs: [a.dataSync() as Int32Array, b.dataSync() as Int32Array], outputLength: 6, expected, rtol: 0 };
+}
+
+function boolCase(): Case {
+  const x = randomArray(next, [9]);
+  const value: Expr = binary("and", binary("gt", load(0, gid, "f32"), c(0)), unary("not", load(1, gid, "bool")));
+  const mask = np.array([true, false, true, false, true, false, true, false, true]);
+  const kernel: Kernel = { name: "bools", grid: 9, buffers: [{ type: "f32", access: "read" }, { type: "bool", access: "read" }, { type: "bool", access: "read_write" }], body: [{ k: "store", buffer: 2, index: gid, value }] };
+  const expected = () => lax.bitwiseAnd(lax.gt(x, 0), lax.bitwiseNot(mask)).dataSync();
+  return { kernel, inputs: [f32(x), mask.dataSync() as Uint8Array], outputLength: 9, expected, rtol: 0 };
+}
+
+function reductionCase(): Case {
+  const x = randomArray(next, [5, 33]);
+  const kernel: Kernel = {
+    name: "row_sums",
+    grid: 5,
+    buffers: [{ type: "f32", access: "read" }, { type: "f32", access: "read_write" }],
+    body: [
+      { k: "declare", name: "acc", init: c(0) },
+      { k: "for", name: "j", start: c(0, "i32"), end: c(33, "i32"), body: [{ k: "assign", name: "acc", value: binary("add", v("acc", "f32"), load(0, binary("add", binary("mul", gid, c(33, "i32")), v("j", "i32")), "f32")) }] },
+      { k: "store", buffer: 1, index: gid, value: v("acc", "f32") },
+    ],
+  };
+  return { kernel, inputs: [f32(x)], outputLength: 5, expected: () => f32(lax.reduceSum(x, [1])), rtol: 1e-5 };
+}
+
+function matmulCase(): Case {
+  const [m, k, n] = [5, 7, 3];
+  const a = randomArray(next, [m, k]);
+  const b = randomArray(next, [k, n]);
+  const row = binary("div", gid, c(n, "i32"));
+  const col = binary("rem", gid, c(n, "i32"));
+  const kernel: Kernel = {
+    name: "matmul",
+    grid: m * n,
+    buffers: [{ type: "f32", access: "read" }, { type: "f32", access: "read" }, { type: "f32", access: "read_write" }],
+    body: [
+      { k: "declare", name: "acc", init: c(0) },
+      {
+        k: "for",
+        name: "p",
+        start: c(0, "i32"),
+        end: c(k, "i32"),
+        body: [
+          {
+            k: "assign",
+            name: "acc",
+            value: binary("add", v("acc", "f32"), binary("mul", load(0, binary("add", binary("mul", row, c(k, "i32")), v("p", "i32")), "f32"), load(1, binary("add", binary("mul", v("p", "i32"), c(n, "i32")), col), "f32"))),
+          },
+        ],
+      },
+      { k: "store", buffer: 2, index: gid, value: v("acc", "f32") },
+    ],
+  };
+  return { kernel, inputs: [f32(a), f32(b)], outputLength: m * n, expected: () => f32(np.matmul(a, b)), rtol: 1e-5 };
+}
+
+function castCase(): Case {
+  const x = np.array([-1e10, -2.7, -0.5, 0.5, 2.7, 1e10, NaN]);
+  const kernel: Kernel = { name: "casts", grid: 7, buffers: [{ type: "f32", access: "read" }, { type: "i32", access: "read_write" }], body: [{ k: "store", buffer: 1, index: gid, value: cast(load(0, gid, "f32"), "i32") }] };
+  return { kernel, inputs: [f32(x)], outputLength: 7, expected: () => lax.convertElementType(x, "int32").dataSync(), rtol: 0 };
+}
+
+const CASES: Record<string, () => Case> = { elementwise: elementwiseCase, integer: integerCase, bool: boolCase, reduction: reductionCase, matmul: matmulCase };
+const outputType = (k: Kernel): ScalarType => k.buffers[k.buffers.length - 1]!.type;
+const allocate = (t: ScalarType, n: number): Host => (t === "f32" ? new Float32Array(n) : t === "i32" ? new Int32Array(n) : t === "u32" ? new Uint32Array(n) : new Uint8Array(n));
+
+describe("kernel IR", () => {
+  it("casts float to int like XLA on the CPU renderer (WGSL leaves out-of-range casts undefined; the lowering will clamp)", () => {
+    const { kernel, inputs, outputLength, expected } = castCase();
+    const out = new Int32Array(outputLength);
+    new CpuDevice().run(kernel, [...inputs, out]);
+    expect(Array.from(out)).toEqual(Array.from(expected()));
+  });
+
+  it("prints and renders to WGSL", () => {
+    const { kernel } = reductionCase();
+    expect(printKernel(kernel)).toContain("for j in [0:i32, 33:i32):");
+    const wgsl = renderWgsl(kernel);
+    expect(wgsl).toContain("@compute @workgroup_size(64)");
+    expect(wgsl).toContain("for (var j = 0i; j < 33i; j = j + 1i) {");
+  });
+});
+
+describe.each(["cpu", "webgpu"] as const)("kernels on %s", (deviceName) => {
+  for (const [name, make] of Object.entries(CASES)) {
+    it(name, async (ctx) => {
+      const { kernel, inputs, outputLength, expected, rtol } = make();
+      const out = allocate(outputType(kernel), outputLength);
+      if (deviceName === "cpu") {
+        new CpuDevice().run(kernel, [...inputs, out]);
+        expectClose(out, expected(), rtol, rtol);
+        return;
+      }
+      const gpu = await webgpuDevice();
+      if (!gpu) return ctx.skip("no WebGPU adapter");
+      const buffers = [...inputs.map((x, i) => gpu.upload(x, kernel.buffers[i]!.type)), gpu.allocate(outputLength, outputType(kernel))];
+      gpu.run([{ kernel, buffers }]);
+      expectClose(await gpu.read(buffers[buffers.length - 1]!), expected(), rtol * 10, rtol * 10);
+    });
+  }
+
+  it("a grid larger than one dispatch dimension", async (ctx) => {
+    const n = 65535 * 64 + 1000;
+    const kernel: Kernel = { name: "big", grid: n, buffers: [{ type: "i32", access: "read_write" }], body: [{ k: "store", buffer: 0, index: gid, value: binary("mul", gid, c(3, "i32")) }] };
+    let out: ArrayLike<number>;
+    if (deviceName === "cpu") {
+      const host = new Int32Array(n);
+      new CpuDevice().run(kernel, [host]);
+      out = host;
+    } else {
+      const gpu = await webgpuDevice();
+      if (!gpu) return ctx.skip("no WebGPU adapter");
+      const buffer = gpu.allocate(n, "i32");
+      gpu.run([{ kernel, buffers: [buffer] }]);
+      out = await gpu.read(buffer);
+    }
+    expect([out[0], out[1000], out[n - 1]]).toEqual([0, 3000, (n - 1) * 3]);
+  });
+});
