@@ -1,28 +1,42 @@
 /**
- * The seam between `jit` and the lowering: jit asks for an executable for a closed jaxpr and never sees
- * kernels. Until a lowering registers a compiler, executables run the jaxpr on the reference interpreter.
+ * The seam between `jit` and the lowering: jit asks for an executable for a closed jaxpr on a device and
+ * never sees kernels. The reference interpreter is always there; other devices register their compilers.
  */
 import type { Array } from "../core/array.js";
+import { ArgumentError } from "../core/errors.js";
 import { type ClosedJaxpr, evalClosedJaxpr } from "./jaxpr.js";
 
 export type Executable = (args: readonly Array[]) => Array[];
 export type Compiler = (closed: ClosedJaxpr) => Executable;
 
-const interpret: Compiler = (closed) => (args) => evalClosedJaxpr(closed, args);
-let compiler: Compiler = interpret;
-const cache = new WeakMap<ClosedJaxpr, Executable>();
+const compilers = new Map<string, Compiler>([["interpreter", (closed) => (args) => evalClosedJaxpr(closed, args)]]);
+const cache = new Map<string, WeakMap<ClosedJaxpr, Executable>>();
 
-/** Installs the compiler used for jitted functions (the lowering calls this). */
-export function setCompiler(next: Compiler): void {
-  compiler = next;
+/** Registers the compiler of a device (the lowering calls this). */
+export function registerCompiler(device: string, compiler: Compiler): void {
+  compilers.set(device, compiler);
+  cache.delete(device);
 }
 
-/** The (cached) executable of a closed jaxpr. */
-export function executableFor(closed: ClosedJaxpr): Executable {
-  let exe = cache.get(closed);
+/** The devices jitted functions can run on. */
+export const devices = (): string[] => [...compilers.keys()];
+
+/** The device `jit` uses when none is given: WGJAX_DEVICE if set, else the reference interpreter. */
+export function defaultDevice(): string {
+  const fromEnv = typeof process !== "undefined" ? process.env?.WGJAX_DEVICE : undefined;
+  return fromEnv || "interpreter";
+}
+
+/** The (cached) executable of a closed jaxpr on `device`. */
+export function executableFor(closed: ClosedJaxpr, device: string): Executable {
+  const compiler = compilers.get(device);
+  if (!compiler) throw new ArgumentError(`jit: unknown device '${device}'; available: ${devices().join(", ")}`);
+  let perDevice = cache.get(device);
+  if (!perDevice) cache.set(device, (perDevice = new WeakMap()));
+  let exe = perDevice.get(closed);
   if (!exe) {
     exe = compiler(closed);
-    cache.set(closed, exe);
+    perDevice.set(closed, exe);
   }
   return exe;
 }

@@ -8,7 +8,7 @@ import { ArgumentError, ShapeError } from "../core/errors.js";
 import { definePrimitive } from "../core/primitive.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { asArray } from "./args.js";
-import { executableFor } from "./executable.js";
+import { defaultDevice, executableFor } from "./executable.js";
 import { ClosedJaxpr, Jaxpr } from "./jaxpr.js";
 import { traceFlat } from "./stage.js";
 import { Tracer, bind } from "./trace.js";
@@ -16,6 +16,8 @@ import { Tracer, bind } from "./trace.js";
 export interface JitParams {
   readonly name: string;
   readonly jaxpr: ClosedJaxpr;
+  /** Where the compiled jaxpr runs (not printed, as JAX does not print its placement). */
+  readonly device: string;
 }
 
 export const jitP = definePrimitive<JitParams>({
@@ -29,9 +31,9 @@ export const jitP = definePrimitive<JitParams>({
     }
     return jaxpr.outAvals;
   },
-  impl(inputs, { jaxpr }) {
+  impl(inputs, { jaxpr, device }) {
     const args = inputs.map((t, i) => arrayFromHost(t.data, new ShapedArray(t.shape, t.dtype, jaxpr.inAvals[i]!.weakType)));
-    return executableFor(jaxpr)(args).map((x) => ({ shape: x.shape, dtype: x.dtype, data: x.dataSync() }));
+    return executableFor(jaxpr, device)(args).map((x) => ({ shape: x.shape, dtype: x.dtype, data: x.dataSync() }));
   },
   formatParams: ({ name, jaxpr }) => ({ name, jaxpr }),
 });
@@ -43,6 +45,8 @@ export interface JitOptions {
   staticArgnames?: readonly string[];
   /** Positions of array arguments whose buffers the call may consume: they are disposed after the call. */
   donateArgnums?: readonly number[];
+  /** The device to run on ("interpreter", "cpu", ...; see `devices()`); by default `defaultDevice()`. */
+  device?: string;
 }
 
 export type Jitted<F extends (...args: never[]) => unknown> = F & {
@@ -133,7 +137,7 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
     const { closed } = entry;
     const hoisted = new ClosedJaxpr(new Jaxpr([], [...closed.jaxpr.constvars, ...closed.jaxpr.invars], closed.jaxpr.eqns, closed.jaxpr.outvars), []);
     const callee = closed.consts.length === 0 ? closed : hoisted;
-    const outs = bind(jitP, [...closed.consts, ...leaves], { name, jaxpr: callee });
+    const outs = bind(jitP, [...closed.consts, ...leaves], { name, jaxpr: callee, device: options.device ?? defaultDevice() });
     for (const i of donated) {
       const arg = args[i];
       if (arg instanceof ArrayImpl && !outs.includes(arg)) arg.dispose();

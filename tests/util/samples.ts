@@ -49,7 +49,7 @@ export const SAMPLES: Record<string, () => Sample> = {
   custom_vjp_call: () => ({ inputs: [f([3])], params: customCallParams("custom_vjp_call") }),
   custom_jvp_call: () => ({ inputs: [f([3])], params: customCallParams("custom_jvp_call") }),
   custom_lin: () => ({ inputs: [f([3]), f([3])], params: { num_res: 1, res_tree: null, out_avals: [f([3]).aval], call: null } }),
-  jit: () => ({ inputs: [f([3])], params: { name: "double", jaxpr: makeJaxpr((x: Array) => x.mul(2))(f([3])) } }),
+  jit: () => ({ inputs: [f([3])], params: { name: "double", jaxpr: makeJaxpr((x: Array) => x.mul(2))(f([3])), device: "interpreter" } }),
   cond: () => ({
     inputs: [i([1], []), f([3])],
     params: { branches: [makeJaxpr((x: Array) => x.neg())(f([3])), makeJaxpr((x: Array) => x.add(1))(f([3]))] },
