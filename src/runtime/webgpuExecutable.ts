@@ -62,9 +62,8 @@ export function webgpuExecutable(gpu: WebGpuDevice, program: Program, constants:
       if (!array) kept.set(handle, (array = new ArrayImpl(aval, new WebGpuArrayBuffer(gpu, handle))));
       return array;
     });
-    // Free the uploads and intermediates once the queued work that reads them has completed.
-    const done = [...owned, ...temps].filter((b) => !kept.has(b));
-    if (done.length > 0) void gpu.device.queue.onSubmittedWorkDone().then(() => done.forEach((b) => b.buffer.destroy()));
+    // Buffers the queued work still reads are freed by WebGPU once that work completes.
+    for (const b of [...owned, ...temps]) if (!kept.has(b)) b.buffer.destroy();
     return outs;
   };
 }
