@@ -272,9 +272,7 @@ export class ArrayImpl extends Array {
   }
 
   override toString(): string {
-    const buffer = this.buffer;
-    if (!buffer.readSync) return `Array(<${this.aval.toString()} on ${buffer.device}; read it with await x.data()>)`;
-    return formatArray(buffer.readSync(), this.shape, this.dtype);
+    return formatArray(this.dataSync(), this.shape, this.dtype);
   }
 }
 
