@@ -1,11 +1,16 @@
 """Golden values from real JAX and ml_dtypes for the dtype and random tests.
 
-Run: JAX_PLATFORMS=cpu /tmp/jaxenv/bin/python scripts/gen_fixtures.py
+Run: /tmp/jaxenv/bin/python scripts/gen_fixtures.py   (CPU only; deterministic; default JAX config, x64 off)
 (the venv: python3 -m venv /tmp/jaxenv && /tmp/jaxenv/bin/pip install jax jaxlib ml_dtypes)
-Writes tests/fixtures/{random,promote_types,float_formats}.json; the tests read only the JSON.
+Writes tests/fixtures/{random,promote_types,float_formats}.json; the TypeScript tests read only the JSON.
+Floats are written as "values" (NaN/Inf as the strings "nan", "inf", "-inf") and, where exactness matters,
+as "bits" (the raw unsigned bit pattern of each element). Arrays are flattened row-major beside their shape.
 """
 import json
+import os
 import pathlib
+
+os.environ["JAX_PLATFORMS"] = "cpu"
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +18,8 @@ import ml_dtypes
 import numpy as np
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures"
-META = {"jax": jax.__version__, "ml_dtypes": ml_dtypes.__version__, "threefry_partitionable": bool(jax.config.jax_threefry_partitionable)}
+META = {"jax": jax.__version__, "ml_dtypes": ml_dtypes.__version__, "threefry_partitionable": bool(jax.config.jax_threefry_partitionable),
+        "enable_x64": bool(jax.config.jax_enable_x64), "prng_impl": str(jax.config.jax_default_prng_impl)}
 
 
 def encode(x):
@@ -24,9 +30,15 @@ def encode(x):
     if np.issubdtype(x.dtype, np.integer):
         return [int(v) for v in x.ravel()]
     out = []
-    for v in x.astype(np.float64).ravel():
+    with np.errstate(invalid="ignore"):  # NaNs with payloads
+        wide = x.astype(np.float64).ravel()
+    for v in wide:
         out.append("nan" if np.isnan(v) else ("inf" if v == np.inf else "-inf" if v == -np.inf else float(v)))
     return out
+
+
+def f32_bits(x):
+    return [int(b) for b in np.asarray(x, np.float32).view(np.uint32).ravel()]
 
 
 def case(seed, op, args, value):
@@ -70,13 +82,14 @@ DTYPES = ["bool", "uint8", "uint16", "uint32", "int4", "int8", "int16", "int32",
 
 
 def promotion():
-    table = {}
+    table, messages = {}, {}
     for a in DTYPES:
         for b in DTYPES:
             try:
                 table[f"{a},{b}"] = str(jnp.promote_types(getattr(jnp, a), getattr(jnp, b)))
             except Exception as e:  # no promotion path
                 table[f"{a},{b}"] = f"error: {type(e).__name__}"
+                messages[f"{a},{b}"] = str(e)
     weak = {}
     for d in DTYPES:
         x = jnp.zeros(3, getattr(jnp, d))
@@ -86,7 +99,15 @@ def promotion():
                 weak[f"{d},{label}"] = [str(aval.dtype), bool(aval.weak_type)]
             except Exception as e:
                 weak[f"{d},{label}"] = f"error: {type(e).__name__}"
-    return {"meta": META, "promote_types": table, "weak": weak}
+                messages[f"{d},{label}"] = str(e)
+    # Two Python scalars traced as arguments: ints and floats are weak, bools are not.
+    scalars = {}
+    for a, b in [(2, 2.5), (True, 2), (2, 3), (2.5, 1.5), (True, 2.5), (True, False)]:
+        jaxpr = jax.make_jaxpr(lambda u, v: u + v)(a, b)
+        scalars[f"{type(a).__name__},{type(b).__name__}"] = {
+            "inputs": [[str(v.dtype), bool(v.weak_type)] for v in jaxpr.in_avals],
+            "result": [str(jaxpr.out_avals[0].dtype), bool(jaxpr.out_avals[0].weak_type)]}
+    return {"meta": META, "promote_types": table, "weak": weak, "weak_scalars": scalars, "error_messages": messages}
 
 
 def float_formats():
@@ -105,13 +126,21 @@ def float_formats():
     mags = np.exp(rng.uniform(np.log(1e-45), np.log(3e38), 300)).astype(np.float32) * rng.choice([-1, 1], 300)
     bits = rng.integers(0, 2**32, 100, dtype=np.uint64).astype(np.uint32).view(np.float32)
     inputs = np.concatenate([values, mags.astype(np.float32), bits])
-    encode_table = {"inputs": [int(b) for b in inputs.view(np.uint32)]}
+    encode_table = {"inputs": f32_bits(inputs), "input_values": encode(inputs)}  # "inputs" are float32 bits
     for name, t, width in [("float16", np.float16, np.uint16), ("bfloat16", ml_dtypes.bfloat16, np.uint16),
                            ("float8_e4m3fn", ml_dtypes.float8_e4m3fn, np.uint8), ("float8_e5m2", ml_dtypes.float8_e5m2, np.uint8)]:
-        encode_table[name] = [int(b) for b in inputs.astype(t).view(width)]
+        with np.errstate(over="ignore", invalid="ignore"):  # raw casts: overflow to inf/NaN is what we record
+            encode_table[name] = [int(b) for b in inputs.astype(t).view(width)]
+    decode16 = {}
+    for name, t, special in [("float16", np.float16, [0x0000, 0x8000, 0x7C00, 0xFC00, 0x7E00, 0xFE00, 0x7C01, 0x7FFF, 0x0001, 0x03FF, 0x0400, 0x7BFF, 0x3C00]),
+                             ("bfloat16", ml_dtypes.bfloat16, [0x0000, 0x8000, 0x7F80, 0xFF80, 0x7FC0, 0xFFC0, 0x7F81, 0x7FFF, 0x0001, 0x007F, 0x0080, 0x7F7F, 0x3F80])]:
+        codes = np.array(special + [int(c) for c in rng.integers(0, 2**16, 200)], dtype=np.uint16)
+        decoded = codes.view(t).astype(np.float32)
+        decode16[name] = {"codes": [int(c) for c in codes], "bits": f32_bits(decoded), "values": encode(decoded)}
     casts = np.array([-1e10, -129, -128.5, -1.5, -0.5, 0.5, 1.5, 2.5, 127.5, 255.5, 256, 1e10, np.nan, np.inf, -np.inf], dtype=np.float32)
     to_int = {d: encode(jnp.asarray(casts).astype(d)) for d in ("int8", "uint8", "int32", "uint32")}
-    return {"meta": META, "decode": decode, "encode": encode_table, "float_to_int": {"inputs": encode(casts), **to_int}}
+    return {"meta": META, "decode": decode, "encode": encode_table, "decode16": decode16,
+            "float_to_int": {"inputs": encode(casts), "input_bits": f32_bits(casts), **to_int}}
 
 
 def main():
