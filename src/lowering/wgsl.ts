@@ -45,12 +45,11 @@ const UNARY: Record<UnaryOp, (a: string, t: ScalarType) => string> = {
 
 const OPERATORS: Partial<Record<BinaryOp, string>> = { add: "+", sub: "-", mul: "*", div: "/", rem: "%", lt: "<", le: "<=", gt: ">", ge: ">=", eq: "==", ne: "!=" };
 
-function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
+function binary(op: BinaryOp, a: string, b: string): string {
   const operator = OPERATORS[op];
   if (operator) return `(${a} ${operator} ${b})`;
   if (op === "max" || op === "min") return `${op}(${a}, ${b})`;
-  const bitwise = op === "and" ? "&" : "|";
-  return t === "bool" ? `(${a} ${bitwise} ${b})` : `(${a} ${bitwise} ${b})`;
+  return `(${a} ${op === "and" ? "&" : "|"} ${b})`;
 }
 
 function expr(e: Expr, kernel: Kernel): string {
@@ -66,7 +65,7 @@ function expr(e: Expr, kernel: Kernel): string {
     case "unary":
       return UNARY[e.op](expr(e.a, kernel), e.type);
     case "binary":
-      return binary(e.op, expr(e.a, kernel), expr(e.b, kernel), e.a.type);
+      return binary(e.op, expr(e.a, kernel), expr(e.b, kernel));
     case "select":
       return `select(${expr(e.b, kernel)}, ${expr(e.a, kernel)}, ${expr(e.cond, kernel)})`;
     case "cast": {

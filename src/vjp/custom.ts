@@ -7,7 +7,7 @@ import { ShapedArray } from "../core/aval.js";
 import { Array, arrayFromHost } from "../core/array.js";
 import { isFloat } from "../core/dtype.js";
 import { ArgumentError, ShapeError, WgjaxError } from "../core/errors.js";
-import { definePrimitive } from "../core/primitive.js";
+import { type HostTensor, definePrimitive } from "../core/primitive.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { asArray } from "../trace/args.js";
 import { ClosedJaxpr, Jaxpr, evalClosedJaxpr } from "../trace/jaxpr.js";
@@ -39,15 +39,19 @@ interface CustomJvpParams extends CallParams {
   readonly jvp: Fn;
 }
 
-const toHostOuts = (outs: Array[]) => outs.map((x) => ({ shape: x.shape, dtype: x.dtype, data: x.dataSync() }));
-const runCall = (inputs: readonly { shape: readonly number[]; dtype: ShapedArray["dtype"]; data: never }[], jaxpr: ClosedJaxpr) =>
-  toHostOuts(evalClosedJaxpr(jaxpr, inputs.map((t, i) => arrayFromHost(t.data, jaxpr.inAvals[i] ?? new ShapedArray(t.shape, t.dtype)))));
+/** Evaluates a call's primal jaxpr on host tensors (the reference implementation of the call primitives). */
+const runCall = (inputs: readonly HostTensor[], jaxpr: ClosedJaxpr): HostTensor[] =>
+  evalClosedJaxpr(jaxpr, inputs.map((t, i) => arrayFromHost(t.data, jaxpr.inAvals[i] ?? new ShapedArray(t.shape, t.dtype)))).map((x) => ({
+    shape: x.shape,
+    dtype: x.dtype,
+    data: x.dataSync(),
+  }));
 
 export const customVjpCallP = definePrimitive<CustomVjpParams>({
   name: "custom_vjp_call",
   multipleResults: true,
   abstractEval: (_avals, { call_jaxpr }) => call_jaxpr.outAvals,
-  impl: (inputs, { call_jaxpr }) => runCall(inputs as never, call_jaxpr),
+  impl: (inputs, { call_jaxpr }) => runCall(inputs, call_jaxpr),
   formatParams: ({ name, bwd, call_jaxpr, fwd }) => ({ name, bwd: fnName(bwd), call_jaxpr, fwd: fnName(fwd), symbolic_zeros: "False" }),
 });
 
@@ -55,7 +59,7 @@ export const customJvpCallP = definePrimitive<CustomJvpParams>({
   name: "custom_jvp_call",
   multipleResults: true,
   abstractEval: (_avals, { call_jaxpr }) => call_jaxpr.outAvals,
-  impl: (inputs, { call_jaxpr }) => runCall(inputs as never, call_jaxpr),
+  impl: (inputs, { call_jaxpr }) => runCall(inputs, call_jaxpr),
   formatParams: ({ name, call_jaxpr, jvp }) => ({ name, call_jaxpr, jvp: fnName(jvp), symbolic_zeros: "False" }),
 });
 

@@ -286,6 +286,8 @@ export const threefry2x32 = (key0: Array, key1: Array, x0: Array, x1: Array): [A
 };
 
 export { cond, foriLoop, scan, switchCase as switch, whileLoop } from "./control.js";
+// After control.js: the rules module registers against its primitives.
+import "./controlRules.js";
 
 // The autodiff layer builds zeros, sums cotangents and stacks Jacobian rows with these lax operations.
 setZerosFactory((aval) => broadcastInDim(convertElementType(0, aval.dtype), aval.shape, []));
