@@ -1,6 +1,6 @@
 /**
- * The WebGPU device for tests. Without an adapter a test skips with the reason printed, except when
- * WGJAX_REQUIRE_WEBGPU is set (as .ci/run does): then a missing adapter is a failure.
+ * The WebGPU device for tests. Without an adapter the WebGPU tests are not collected (the reason is printed),
+ * except when WGJAX_REQUIRE_WEBGPU is set (as .ci/run does): then a missing adapter is a failure.
  */
 import { WebGpuDevice } from "../../src/runtime/webgpu.js";
 
@@ -12,6 +12,6 @@ export async function webgpuDevice(): Promise<WebGpuDevice | undefined> {
   if (!d && process.env.WGJAX_REQUIRE_WEBGPU) {
     throw new Error("no WebGPU adapter found, and WGJAX_REQUIRE_WEBGPU is set (install the Mesa EGL/GLES packages of shared/webgpu-linux.md)");
   }
-  if (!d) console.warn("skipping a WebGPU test: no WebGPU adapter on this machine");
+  if (!d) console.warn("WebGPU tests not run: no WebGPU adapter on this machine");
   return d;
 }

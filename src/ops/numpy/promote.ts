@@ -3,8 +3,7 @@
  * lower-rank operands gain leading unit axes (lax broadcasts unit axes and scalars itself).
  */
 import { Array, type ArrayLike } from "../../core/array.js";
-import { ShapedArray } from "../../core/aval.js";
-import { type DType, type PromotedType, isFloat, resultType } from "../../core/dtype.js";
+import { type PromotedType, isFloat, resultType } from "../../core/dtype.js";
 import { ArgumentError } from "../../core/errors.js";
 import { broadcastShapes, shapesEqual } from "../../core/shape.js";
 import * as lax from "../lax/api.js";
@@ -77,9 +76,3 @@ export function broadcastTo(x: ArrayLike, shape: readonly number[]): Array {
   const base = squeezed.length > 0 ? lax.reshape(a, kept.map((i) => a.shape[i]!)) : a;
   return lax.broadcastInDim(base, shape, kept.map((i) => i + offset));
 }
-
-/** The aval a value would have as an operand (for shape/dtype computations without binding). */
-export const avalOfArg = (x: ArrayLike): ShapedArray =>
-  x instanceof Array ? x.aval : new ShapedArray([], scalarType(x).dtype, scalarType(x).weakType);
-
-export type { DType };
