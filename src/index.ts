@@ -17,6 +17,7 @@ import { registerCompiler } from "./trace/executable.js";
 import { lowerJaxpr } from "./lowering/lower.js";
 import { cpuExecutable } from "./runtime/cpuExecutable.js";
 registerCompiler("cpu", (closed) => cpuExecutable(lowerJaxpr(closed), closed.consts, closed.outAvals));
+export { closeWebGpu, initWebGpu } from "./webgpuInit.js";
 export { bind } from "./trace/trace.js";
 export { cse, dce, foldConstants, inlineCalls } from "./trace/passes.js";
 export { ClosedJaxpr, Jaxpr, Literal, Var, checkJaxpr, evalJaxpr } from "./trace/jaxpr.js";

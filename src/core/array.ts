@@ -164,6 +164,9 @@ export abstract class Array {
   /** The data, synchronously; only for arrays whose data is on the host. */
   abstract dataSync(): HostData;
 
+  /** Releases the array's data now (device memory goes back to its pool); a no-op for tracers. */
+  dispose(): void {}
+
   /** The data as nested JS arrays (numbers; booleans for bool). */
   async toList(): Promise<unknown> {
     return nest(await this.data(), this.shape, this.dtype === "bool");
@@ -260,7 +263,7 @@ export class ArrayImpl extends Array {
   }
 
   /** Releases the data now. Later use of this array raises DisposedError. */
-  dispose(): void {
+  override dispose(): void {
     if (!this.#buffer) return;
     finalizer.unregister(this);
     this.#buffer.release();
@@ -272,7 +275,9 @@ export class ArrayImpl extends Array {
   }
 
   override toString(): string {
-    return formatArray(this.dataSync(), this.shape, this.dtype);
+    const buffer = this.buffer;
+    if (!buffer.readSync) return `Array(<${this.aval.toString()} on ${buffer.device}; read it with await x.data()>)`;
+    return formatArray(buffer.readSync(), this.shape, this.dtype);
   }
 }
 

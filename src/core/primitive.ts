@@ -3,6 +3,7 @@
  * reference implementation on host data. Transformation and lowering rules are registered against the
  * object by the layers that own them (src/vjp, src/lowering), never through a central switch.
  */
+import type { Array } from "./array.js";
 import { ShapedArray } from "./aval.js";
 import type { DType } from "./dtype.js";
 import { ArgumentError } from "./errors.js";
@@ -29,6 +30,11 @@ export interface PrimitiveSpec<P> {
    * jaxprs (printed nested). By default every param prints, sorted by name.
    */
   formatParams?(params: P): Record<string, unknown>;
+  /**
+   * Eager evaluation on Arrays, for primitives that must not go through host data (jit runs an executable on
+   * its device, whose results may stay there). Without it the eval trace uses `impl` on host tensors.
+   */
+  evalArrays?(inputs: readonly Array[], params: P): Array[];
   /** For call-like primitives (jit): the inner jaxpr's variables print with the names of the operands and results. */
   readonly namesFollowOperands?: boolean;
 }

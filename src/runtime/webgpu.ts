@@ -1,8 +1,15 @@
 /**
  * The WebGPU device: adapter discovery (navigator.gpu in browsers; in Node the `webgpu` package, trying the
  * default backend first and then Dawn's OpenGL ES backend on a software rasteriser), buffers, a pipeline
- * cache keyed by WGSL text, batched submission and async readback. The only code that touches a GPU.
+ * cache keyed by WGSL text, a buffer pool, batched submission and async readback. The only code that
+ * touches a GPU.
+ *
+ * Buffers are never destroyed while the device is in use: a released buffer goes back to the pool and is
+ * reused by later work. WebGPU orders all queue operations, so a buffer released after its last use was
+ * recorded can be written by the next submission without waiting. (Destroying buffers that dispatches used
+ * crashes Dawn's OpenGL ES backend intermittently; pooling avoids it and saves allocations.)
  */
+import { WgjaxError } from "../core/errors.js";
 import type { Kernel, ScalarType } from "../lowering/kernelIr.js";
 import { dispatchSize, renderWgsl } from "../lowering/wgsl.js";
 
@@ -17,12 +24,23 @@ const arrayTypeOf = (t: ScalarType): typeof Float32Array | typeof Int32Array | t
 export interface DeviceBuffer {
   readonly buffer: GPUBuffer;
   readonly type: ScalarType;
+  /** Elements in use (the GPU buffer may be larger: pool buffers come in power-of-two sizes). */
   readonly length: number;
 }
 
-async function requestAdapter(): Promise<GPUAdapter | null> {
+/** Pool size class of a request: the next power of two, at least 16 bytes. */
+const sizeClass = (bytes: number): number => Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
+
+/**
+ * An adapter and the GPU object it came from. In Node, Dawn's instance lives only as long as that object
+ * is referenced: dropping it while a device is in use lets the garbage collector tear Dawn down underneath.
+ */
+async function requestAdapter(): Promise<{ gpu: GPU; adapter: GPUAdapter } | null> {
   const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  if (browserGpu) return browserGpu.requestAdapter();
+  if (browserGpu) {
+    const adapter = await browserGpu.requestAdapter();
+    return adapter ? { gpu: browserGpu, adapter } : null;
+  }
   if (typeof process === "undefined" || !process.versions?.node) return null;
   let module: { create(options: string[]): GPU };
   try {
@@ -30,25 +48,38 @@ async function requestAdapter(): Promise<GPUAdapter | null> {
   } catch {
     return null;
   }
-  const fromDefault = await module.create([]).requestAdapter().catch(() => null);
-  if (fromDefault) return fromDefault;
+  const gpu = module.create([]);
+  const fromDefault = await gpu.requestAdapter().catch(() => null);
+  if (fromDefault) return { gpu, adapter: fromDefault };
   // Mesa's EGL needs a platform when there is no display; set it only if the user has not.
   process.env.EGL_PLATFORM ??= "surfaceless";
-  return module.create(["backend=opengles"]).requestAdapter({ featureLevel: "compatibility" } as GPURequestAdapterOptions).catch(() => null);
+  const gles = module.create(["backend=opengles"]);
+  const adapter = await gles.requestAdapter({ featureLevel: "compatibility" } as GPURequestAdapterOptions).catch(() => null);
+  return adapter ? { gpu: gles, adapter } : null;
 }
 
 export class WebGpuDevice {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
+  readonly #free = new Map<number, GPUBuffer[]>();
+  #pooledBytes = 0;
+  /** Validation errors of submitted work, checked before any read (so a bad shader fails instead of hanging). */
+  #pendingErrors: Promise<GPUError | null>[] = [];
+
+  #gpu: GPU | undefined;
 
   private constructor(
+    gpu: GPU,
     readonly device: GPUDevice,
     readonly description: string,
-  ) {}
+  ) {
+    this.#gpu = gpu;
+  }
 
   /** The device, or undefined when no adapter is available. */
   static async create(): Promise<WebGpuDevice | undefined> {
-    const adapter = await requestAdapter();
-    if (!adapter) return undefined;
+    const found = await requestAdapter();
+    if (!found) return undefined;
+    const { gpu, adapter } = found;
     const limits = adapter.limits;
     const device = await adapter.requestDevice({
       requiredLimits: {
@@ -60,19 +91,38 @@ export class WebGpuDevice {
       },
     });
     const info = adapter.info;
-    return new WebGpuDevice(device, [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "WebGPU adapter");
+    return new WebGpuDevice(gpu, device, [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "WebGPU adapter");
+  }
+
+  /** A storage buffer of at least `length` elements, from the pool when one of its size class is free. */
+  allocate(length: number, type: ScalarType): DeviceBuffer {
+    const size = sizeClass(length * 4);
+    const free = this.#free.get(size);
+    const pooled = free?.pop();
+    if (pooled) this.#pooledBytes -= size;
+    const buffer = pooled ?? this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
+    return { buffer, type, length };
   }
 
   upload(data: TypedArray | Uint8Array, type: ScalarType): DeviceBuffer {
     const values = type === "bool" ? Uint32Array.from(data) : data;
-    const buffer = this.device.createBuffer({ size: Math.max(4, values.byteLength), usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
-    if (values.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
-    return { buffer, type, length: values.length };
+    const b = this.allocate(values.length, type);
+    if (values.byteLength > 0) this.device.queue.writeBuffer(b.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    return b;
   }
 
-  allocate(length: number, type: ScalarType): DeviceBuffer {
-    const buffer = this.device.createBuffer({ size: Math.max(4, length * 4), usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
-    return { buffer, type, length };
+  /** Returns a buffer to the pool; work already recorded that uses it is unaffected (queue order). */
+  release(b: DeviceBuffer): void {
+    const size = b.buffer.size;
+    const free = this.#free.get(size);
+    if (free) free.push(b.buffer);
+    else this.#free.set(size, [b.buffer]);
+    this.#pooledBytes += size;
+  }
+
+  /** Bytes held by free buffers in the pool. */
+  get pooledBytes(): number {
+    return this.#pooledBytes;
   }
 
   #pipeline(code: string): GPUComputePipeline {
@@ -87,6 +137,7 @@ export class WebGpuDevice {
 
   /** Records every kernel into one command buffer and submits once. */
   run(steps: readonly { kernel: Kernel; buffers: readonly DeviceBuffer[] }[]): void {
+    this.device.pushErrorScope("validation");
     const encoder = this.device.createCommandEncoder();
     for (const { kernel, buffers } of steps) {
       if (kernel.grid === 0) continue;
@@ -103,9 +154,12 @@ export class WebGpuDevice {
       pass.end();
     }
     this.device.queue.submit([encoder.finish()]);
+    this.#pendingErrors.push(this.device.popErrorScope());
   }
 
   async read(b: DeviceBuffer): Promise<TypedArray | Uint8Array> {
+    const errors = (await Promise.all(this.#pendingErrors.splice(0))).filter((e): e is GPUError => e !== null);
+    if (errors.length > 0) throw new WgjaxError(`WebGPU rejected a kernel: ${errors.map((e) => e.message).join("; ")}`);
     const size = Math.max(4, b.length * 4);
     const staging = this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     const encoder = this.device.createCommandEncoder();
@@ -118,6 +172,15 @@ export class WebGpuDevice {
     if (b.type === "bool") return Uint8Array.from(new Uint32Array(raw));
     const Ctor = arrayTypeOf(b.type);
     return new Ctor(raw);
+  }
+
+  /** Destroys the device and lets go of the GPU instance (in Node, the process can then exit). */
+  destroy(): void {
+    if (!this.#gpu) return;
+    this.device.destroy();
+    this.#free.clear();
+    this.#pipelines.clear();
+    this.#gpu = undefined;
   }
 
   get pipelineCount(): number {

@@ -18,6 +18,12 @@ export function registerCompiler(device: string, compiler: Compiler): void {
   cache.delete(device);
 }
 
+/** Removes a device's compiler (its cached executables go with it). */
+export function unregisterCompiler(device: string): void {
+  compilers.delete(device);
+  cache.delete(device);
+}
+
 /** The devices jitted functions can run on. */
 export const devices = (): string[] => [...compilers.keys()];
 

@@ -10,8 +10,8 @@ import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { asArray } from "./args.js";
 import { defaultDevice, executableFor } from "./executable.js";
 import { ClosedJaxpr, Jaxpr } from "./jaxpr.js";
-import { traceFlat } from "./stage.js";
-import { Tracer, bind } from "./trace.js";
+import { traceFlat, traceToJaxpr } from "./stage.js";
+import { Tracer, bind, setDeviceDispatch } from "./trace.js";
 
 export interface JitParams {
   readonly name: string;
@@ -35,6 +35,7 @@ export const jitP = definePrimitive<JitParams>({
     const args = inputs.map((t, i) => arrayFromHost(t.data, new ShapedArray(t.shape, t.dtype, jaxpr.inAvals[i]!.weakType)));
     return executableFor(jaxpr, device)(args).map((x) => ({ shape: x.shape, dtype: x.dtype, data: x.dataSync() }));
   },
+  evalArrays: (inputs, { jaxpr, device }) => executableFor(jaxpr, device)(inputs),
   formatParams: ({ name, jaxpr }) => ({ name, jaxpr }),
 });
 
@@ -151,3 +152,21 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
   return jitted;
 }
 
+
+// Eager operations on arrays that live on a device run there: each (primitive, params, operand types) is
+// staged once into a one-equation jaxpr and compiled for the device, as JAX's eager mode does.
+const eagerCache = new Map<string, ClosedJaxpr>();
+setDeviceDispatch((primitive, inputs, params, device) => {
+  let key: string | undefined;
+  try {
+    key = `${primitive.name}|${JSON.stringify(params)}|${inputs.map((x) => `${x.aval.toString()}${x.weakType ? "w" : ""}`).join(",")}`;
+  } catch {
+    key = undefined;
+  }
+  let closed = key === undefined ? undefined : eagerCache.get(key);
+  if (!closed) {
+    closed = traceToJaxpr((...xs) => bind(primitive, xs, params), inputs.map((x) => x.aval), primitive.name);
+    if (key !== undefined) eagerCache.set(key, closed);
+  }
+  return executableFor(closed, device)(inputs);
+});

@@ -164,7 +164,17 @@ function hostOf(x: Array, primitive: string, i: number): HostTensor {
  * Evaluates one primitive on concrete arrays with its reference implementation. The abstract evaluation
  * runs first, so bad operands fail with the shape/dtype rule's message, and results keep its weak types.
  */
+/** How a primitive runs eagerly on arrays that live on a device (installed by jit: one cached kernel program per call signature). */
+let deviceDispatch: (<P>(primitive: Primitive<P>, inputs: readonly Array[], params: P, device: string) => Array[]) | undefined;
+
+export function setDeviceDispatch(dispatch: NonNullable<typeof deviceDispatch>): void {
+  deviceDispatch = dispatch;
+}
+
 export function evalPrimitive<P>(primitive: Primitive<P>, inputs: readonly Array[], params: P): ArrayImpl[] {
+  if (primitive.evalArrays) return primitive.evalArrays(inputs, params) as ArrayImpl[];
+  const device = inputs.find((x): x is ArrayImpl => x instanceof ArrayImpl && !x.disposed && x.device !== "interpreter")?.device;
+  if (device && deviceDispatch) return deviceDispatch(primitive, inputs, params, device) as ArrayImpl[];
   const avals = primitive.abstractEval(
     inputs.map((x) => x.aval),
     params,

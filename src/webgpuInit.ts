@@ -1,0 +1,35 @@
+/**
+ * Opting in to the WebGPU device. Adapter discovery is asynchronous in every WebGPU implementation, so it
+ * happens once, explicitly: after `await initWebGpu()`, `jit(f, {device: "webgpu"})` runs there, arrays it
+ * returns stay on the GPU (read them with `await x.data()`), and eager operations on them run there too.
+ * One device serves the whole process; `closeWebGpu()` lets it go (in Node the process can then exit).
+ */
+import { lowerJaxpr } from "./lowering/lower.js";
+import { WebGpuDevice } from "./runtime/webgpu.js";
+import { webgpuExecutable } from "./runtime/webgpuExecutable.js";
+import { registerCompiler, unregisterCompiler } from "./trace/executable.js";
+
+let ready: Promise<WebGpuDevice | undefined> | undefined;
+
+/** The process's WebGPU device (created on first use), or undefined when there is no adapter. */
+export function webgpuDevice(): Promise<WebGpuDevice | undefined> {
+  ready ??= WebGpuDevice.create().then((gpu) => {
+    if (gpu) registerCompiler("webgpu", (closed) => webgpuExecutable(gpu, lowerJaxpr(closed), closed.consts, closed.outAvals));
+    return gpu;
+  });
+  return ready;
+}
+
+/** Finds a WebGPU adapter and registers the "webgpu" device; resolves to its description, or undefined if there is none. */
+export async function initWebGpu(): Promise<string | undefined> {
+  return (await webgpuDevice())?.description;
+}
+
+/** Destroys the WebGPU device and unregisters it; arrays still on it can no longer be read. */
+export async function closeWebGpu(): Promise<void> {
+  const gpu = await ready;
+  ready = undefined;
+  if (!gpu) return;
+  unregisterCompiler("webgpu");
+  gpu.destroy();
+}

@@ -1,0 +1,79 @@
+/**
+ * jit on every kernel device — the CPU renderer always, WebGPU when an adapter exists (always in CI) — against
+ * the reference interpreter on the same programs; device-resident arrays and eager operations on the GPU.
+ */
+import { describe, expect, it } from "vitest";
+import { type Array as JaxArray, ArrayImpl, devices, grad, jit, lax, nn, numpy as np } from "../../src/index.js";
+import { expectClose } from "../util/assert.js";
+import { randomArray, rng } from "../util/random.js";
+import { webgpuDevice } from "../util/webgpu.js";
+
+type A = JaxArray;
+const next = rng(5);
+
+// Resolved while the file is collected: in CI (WGJAX_REQUIRE_WEBGPU) a missing adapter throws here, a failure.
+const gpu = await webgpuDevice();
+const kernelDevices = ["cpu", ...(gpu ? ["webgpu"] : [])];
+
+const mlpLoss = (w1: A, w2: A, data: A, y: A) => np.mean(np.sum(nn.logSoftmax(np.matmul(nn.relu(np.matmul(data, w1)), w2)).mul(y), { axis: 1 }).neg());
+
+const programs: [string, (...args: A[]) => unknown, () => A[], number][] = [
+  ["elementwise with broadcasting and ints", (a, b) => [a.mul(b).add(np.arange(4)).astype("int32").mul(3), a.gt(b)], () => [randomArray(next, [3, 4], "float32", 5), randomArray(next, [4], "float32", 5)], 2e-6],
+  ["reductions over several axes", (a) => [np.sum(a, { axis: [0, 2] }), np.max(a, { axis: 1, keepdims: true }), np.min(a)], () => [randomArray(next, [2, 3, 4])], 2e-6],
+  ["dot_general with batch and contracting dims", (a, b) => lax.dotGeneral(a, b, [[[2, 1], [0, 2]], [[0], [1]]]), () => [randomArray(next, [2, 3, 4]), randomArray(next, [4, 2, 3])], 1e-5],
+  ["matmul with a fused epilogue", (a, w, b) => nn.relu(np.matmul(a, w).add(b)), () => [randomArray(next, [5, 7]), randomArray(next, [7, 3]), randomArray(next, [3])], 1e-5],
+  ["transpose, reshape, slice, rev", (a) => a.T.reshape([4, 6]).at("1:3", "::-2"), () => [randomArray(next, [2, 3, 4])], 0],
+  ["softmax", (a) => nn.softmax(a), () => [randomArray(next, [3, 5])], 1e-5],
+  ["forward and backward of an MLP", (w1, w2, data, y) => [mlpLoss(w1, w2, data, y), ...(grad(mlpLoss, { argnums: [0, 1] })(w1, w2, data, y) as A[])],
+    () => [randomArray(next, [4, 8], "float32", 0.5), randomArray(next, [8, 3], "float32", 0.5), randomArray(next, [5, 4]), nn.oneHot(np.array([0, 1, 2, 1, 0], { dtype: "int32" }), 3)], 1e-5],
+];
+
+it("lists the devices", () => {
+  expect(devices()).toEqual(expect.arrayContaining(["interpreter", ...kernelDevices]));
+});
+
+describe.each(kernelDevices)("jit on %s matches the reference interpreter", (device) => {
+  for (const [name, f, makeArgs, rtol] of programs) {
+    it(name, async () => {
+      const args = makeArgs();
+      const expected = [jit(f)(...args) as A | A[]].flat();
+      const actual = [jit(f, { device })(...args) as A | A[]].flat();
+      expect(actual.length).toBe(expected.length);
+      for (const [i, a] of actual.entries()) {
+        expect(a.shape).toEqual(expected[i]!.shape);
+        expect(a.dtype).toBe(expected[i]!.dtype);
+        expectClose(await a.data(), expected[i]!.dataSync(), rtol, 1e-6);
+      }
+    });
+  }
+});
+
+describe.runIf(gpu)("arrays on the webgpu device", () => {
+  it("stay on the device, feed later calls, run eager operations there, and read back asynchronously", async () => {
+    const x = np.array([1, 2, 3]);
+    const y = jit((v: A) => v.mul(2), { device: "webgpu" })(x) as ArrayImpl;
+    expect(y.device).toBe("webgpu");
+    expect(() => y.dataSync()).toThrow(/use await x.data\(\)/);
+    expect(y.toString()).toBe("Array(<f32[3] on webgpu; read it with await x.data()>)");
+    const z = jit((v: A) => v.add(1), { device: "webgpu" })(y) as ArrayImpl;
+    expect(globalThis.Array.from(await z.data())).toEqual([3, 5, 7]);
+    const eager = z.mul(z) as ArrayImpl;
+    expect(eager.device).toBe("webgpu");
+    expect(globalThis.Array.from(await eager.data())).toEqual([9, 25, 49]);
+    z.dispose();
+    expect(() => z.mul(2)).toThrow(/disposed/);
+  });
+
+  it("reuses pooled buffers across calls instead of allocating new ones", async () => {
+    const f = jit((v: A) => np.tanh(v).mul(2).sum(), { device: "webgpu" });
+    const x = randomArray(next, [1000]);
+    const first = f(x) as A;
+    const expected = np.tanh(x).mul(2).sum().dataSync()[0]!;
+    expectClose(await first.data(), [expected], 1e-5, 1e-6);
+    first.dispose();
+    const pooled = gpu!.pooledBytes;
+    expect(pooled).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) (f(x) as A).dispose();
+    expect(gpu!.pooledBytes).toBe(pooled);
+  });
+});
