@@ -5,6 +5,8 @@ export interface Row {
   medianMs: number;
   /** Work done per run, to print a rate (GFLOP/s or GB/s). */
   rate?: { amount: number; unit: "GFLOP/s" | "GB/s" };
+  /** Print the medians in µs instead of ms (for per-call overheads). */
+  unit?: "µs";
   comparison?: { name: string; medianMs: number };
 }
 
@@ -23,15 +25,16 @@ export async function median(run: () => unknown | Promise<unknown>, { warmup = 2
 const fmtRate = (row: Row, ms: number): string => (row.rate ? `${(row.rate.amount / (ms / 1000) / 1e9).toFixed(2)} ${row.rate.unit}` : "");
 
 export function printTable(rows: readonly Row[]): void {
-  const lines = [["benchmark", "median ms", "rate", "comparison", "its median ms", "its rate", "ratio (comparison / ours)"]];
+  const lines = [["benchmark", "median", "rate", "comparison", "its median", "its rate", "ratio (comparison / ours)"]];
+  const time = (row: Row, ms: number): string => (row.unit === "µs" ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(3)} ms`);
   for (const row of rows) {
     const c = row.comparison;
     lines.push([
       row.name,
-      row.medianMs.toFixed(3),
+      time(row, row.medianMs),
       fmtRate(row, row.medianMs),
       c?.name ?? "",
-      c ? c.medianMs.toFixed(3) : "",
+      c ? time(row, c.medianMs) : "",
       c ? fmtRate(row, c.medianMs) : "",
       c ? (c.medianMs / row.medianMs).toFixed(2) : "",
     ]);

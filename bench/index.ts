@@ -1,46 +1,28 @@
 /**
- * `npm run bench`. Until the lowering lands, this measures the reference interpreter (the eager path)
- * against plain JavaScript loops doing the same work in the same process.
+ * `npm run bench`: wgjax beside @jax-js/jax in one process (see compare.ts), on the CPU (our CPU device against
+ * jax-js's wasm backend) and on WebGPU (both on the same adapter) when one is found. Medians after warm-up;
+ * the machines are shared and noisy, so the ratios are what to compare.
  */
-import { numpy as np } from "../src/index.js";
-import { type Row, median, printTable } from "./harness.js";
-import { randomArray, rng } from "../tests/util/random.js";
+import * as jjs from "@jax-js/jax";
+import { closeWebGpu, initWebGpu } from "../src/index.js";
+import { compareRows } from "./compare.js";
+import { printTable } from "./harness.js";
+import { shareWebGpuWithJaxJs } from "./sharedAdapter.js";
 
-function naiveMatmul(a: Float32Array, b: Float32Array, n: number): Float32Array {
-  const c = new Float32Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += a[i * n + k]! * b[k * n + j]!;
-      c[i * n + j] = s;
-    }
-  return c;
-}
+const small = process.argv.includes("--quick");
+const options = small ? { sizes: [256], chainSize: 1 << 20 } : {};
 
-function chainLoop(x: Float32Array): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    let v = x[i]! * 2;
-    v = v + 1;
-    v = Math.exp(-v * v);
-    v = v * 3 - 0.5;
-    out[i] = Math.max(v, 0);
-  }
-  return out;
-}
+await shareWebGpuWithJaxJs();
+const theirs = await jjs.init("wasm", "webgpu");
+const ours = await initWebGpu();
 
-const rows: Row[] = [];
-const next = rng(1);
-for (const n of [64, 128]) {
-  const a = randomArray(next, [n, n]);
-  const b = randomArray(next, [n, n]);
-  const ours = await median(() => np.matmul(a, b).dataSync());
-  const loop = await median(() => naiveMatmul(a.dataSync() as Float32Array, b.dataSync() as Float32Array, n));
-  rows.push({ name: `interpreter matmul ${n}³ f32`, medianMs: ours, rate: { amount: 2 * n ** 3, unit: "GFLOP/s" }, comparison: { name: "JS triple loop", medianMs: loop } });
+console.log("CPU: wgjax cpu device vs jax-js wasm");
+printTable(await compareRows("cpu", "wasm", options));
+if (ours && theirs.includes("webgpu")) {
+  console.log(`\nWebGPU (${ours}): wgjax vs jax-js, same adapter`);
+  printTable(await compareRows("webgpu", "webgpu", options));
+} else {
+  console.log(`\nWebGPU rows not run: ${ours ? "jax-js found no WebGPU backend" : "no WebGPU adapter on this machine"}`);
 }
-const x = randomArray(next, [1 << 18]);
-const chain = (v: ReturnType<typeof np.array>) => np.maximum(np.exp(v.mul(2).add(1).pow(2).neg()).mul(3).sub(0.5), 0);
-const ours = await median(() => chain(x).dataSync());
-const loop = await median(() => chainLoop(x.dataSync() as Float32Array));
-rows.push({ name: "interpreter 8-op chain 256K f32", medianMs: ours, rate: { amount: 8 * (1 << 18), unit: "GB/s" }, comparison: { name: "JS loop", medianMs: loop } });
-printTable(rows);
+await closeWebGpu();
+process.exit(0);

@@ -38,7 +38,7 @@ const sizeClass = (bytes: number): number => Math.max(16, 2 ** Math.ceil(Math.lo
 async function requestAdapter(): Promise<{ gpu: GPU; adapter: GPUAdapter } | null> {
   const browserGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (browserGpu) {
-    const adapter = await browserGpu.requestAdapter();
+    const adapter = (await browserGpu.requestAdapter()) ?? (await browserGpu.requestAdapter({ featureLevel: "compatibility" } as GPURequestAdapterOptions));
     return adapter ? { gpu: browserGpu, adapter } : null;
   }
   if (typeof process === "undefined" || !process.versions?.node) return null;
