@@ -1,21 +1,54 @@
 /**
  * Renders kernel IR as a JavaScript function over typed arrays (the CPU backend). Every f32 result is
  * rounded with Math.fround and every i32/u32 result wrapped, so results match float32/int32 arithmetic.
+ * Functions JavaScript lacks (erf, rounding half to even, bit casts, range-checked shifts) come from `lib`,
+ * bound when the text is compiled.
  */
+import { float32Bits, float32FromBits } from "../core/floatFormats.js";
+import { erf, erfInv } from "../core/special.js";
 import type { BinaryOp, Expr, Kernel, ScalarType, Stmt, UnaryOp } from "./kernelIr.js";
 
-const UNARY: Record<UnaryOp, (a: string) => string> = {
+/** The helpers rendered code calls as `lib.name(...)`; each computes in float64 or on 32-bit integers. */
+const LIB = {
+  erf,
+  erfInv,
+  roundEven(x: number): number {
+    const r = Math.round(x);
+    return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  },
+  roundAway: (x: number): number => Math.sign(x) * Math.round(Math.abs(x)),
+  /** Shifts of a 32-bit pattern; an amount outside [0, 32) shifts everything out. */
+  shl: (a: number, s: number): number => ((s >>> 0) >= 32 ? 0 : a << s),
+  shr: (a: number, s: number): number => ((s >>> 0) >= 32 ? 0 : (a >>> 0) >>> s),
+  sar: (a: number, s: number): number => a >> ((s >>> 0) >= 32 ? 31 : s),
+  bitsOfF32: float32Bits,
+  f32OfBits: float32FromBits,
+};
+
+const UNARY: Record<UnaryOp, (a: string, t: ScalarType) => string> = {
   neg: (a) => `(-${a})`,
-  not: (a) => `(!${a})`,
+  not: (a, t) => (t === "bool" ? `(!${a})` : `(~${a})`),
   exp: (a) => `Math.exp(${a})`,
   log: (a) => `Math.log(${a})`,
+  log1p: (a) => `Math.log1p(${a})`,
+  expm1: (a) => `Math.expm1(${a})`,
   sin: (a) => `Math.sin(${a})`,
   cos: (a) => `Math.cos(${a})`,
+  tan: (a) => `Math.tan(${a})`,
+  asin: (a) => `Math.asin(${a})`,
+  acos: (a) => `Math.acos(${a})`,
+  atan: (a) => `Math.atan(${a})`,
+  sinh: (a) => `Math.sinh(${a})`,
+  cosh: (a) => `Math.cosh(${a})`,
   tanh: (a) => `Math.tanh(${a})`,
   sqrt: (a) => `Math.sqrt(${a})`,
   abs: (a) => `Math.abs(${a})`,
   floor: (a) => `Math.floor(${a})`,
   ceil: (a) => `Math.ceil(${a})`,
+  round_even: (a) => `lib.roundEven(${a})`,
+  round_away: (a) => `lib.roundAway(${a})`,
+  erf: (a) => `lib.erf(${a})`,
+  erf_inv: (a) => `lib.erfInv(${a})`,
 };
 
 function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
@@ -50,6 +83,18 @@ function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
       return t === "bool" ? `(${a} && ${b})` : `(${a} & ${b})`;
     case "or":
       return t === "bool" ? `(${a} || ${b})` : `(${a} | ${b})`;
+    case "xor":
+      return t === "bool" ? `(${a} !== ${b})` : `(${a} ^ ${b})`;
+    case "pow":
+      return `Math.pow(${a}, ${b})`;
+    case "atan2":
+      return `Math.atan2(${a}, ${b})`;
+    case "shl":
+      return `lib.shl(${a}, ${b})`;
+    case "shr":
+      return `lib.shr(${a}, ${b})`;
+    case "sar":
+      return t === "u32" ? `lib.shr(${a}, ${b})` : `lib.sar(${a}, ${b})`;
   }
 }
 
@@ -61,16 +106,24 @@ const round = (code: string, t: ScalarType): string => {
   return code;
 };
 
+/** A constant; negative ones (and -0) in parentheses, so that `-` before them cannot read as `--`. */
+function literal(value: number, t: ScalarType): string {
+  if (t === "bool") return String(Boolean(value));
+  const v = t === "f32" ? Math.fround(value) : t === "i32" ? value | 0 : value >>> 0;
+  if (Number.isNaN(v)) return "NaN";
+  return v < 0 || Object.is(v, -0) ? `(${Object.is(v, -0) ? "-0" : String(v)})` : String(v);
+}
+
 function expr(e: Expr): string {
   switch (e.k) {
     case "const":
-      return e.type === "bool" ? String(Boolean(e.value)) : Number.isNaN(e.value) ? "NaN" : String(e.type === "f32" ? Math.fround(e.value) : e.value);
+      return literal(e.value, e.type);
     case "var":
       return e.name;
     case "load":
       return e.type === "bool" ? `(b${e.buffer}[${expr(e.index)}] !== 0)` : `b${e.buffer}[${expr(e.index)}]`;
     case "unary":
-      return e.op === "not" ? UNARY.not(expr(e.a)) : round(UNARY[e.op](expr(e.a)), e.type);
+      return round(UNARY[e.op](expr(e.a), e.type), e.type);
     case "binary": {
       const code = binary(e.op, expr(e.a), expr(e.b), e.a.type);
       return e.type === "bool" ? code : round(code, e.type);
@@ -85,6 +138,12 @@ function expr(e: Expr): string {
         const [lo, hi] = e.type === "i32" ? [-2147483648, 2147483647] : [0, 4294967295];
         return `(Number.isNaN(${inner}) ? 0 : Math.min(${hi}, Math.max(${lo}, Math.trunc(${inner}))))`;
       }
+      return round(inner, e.type);
+    }
+    case "bitcast": {
+      const inner = expr(e.a);
+      if (e.a.type === "f32") return round(`lib.bitsOfF32(${inner})`, e.type);
+      if (e.type === "f32") return `lib.f32OfBits(${inner})`;
       return round(inner, e.type);
     }
   }
@@ -116,5 +175,8 @@ export function renderJs(kernel: Kernel): string {
   return [`const [${names.join(", ")}] = buffers;`, `for (let gid = 0; gid < ${kernel.grid}; gid++) {`, ...stmts(kernel.body, "  "), "}"].join("\n");
 }
 
-/** Compiles the text `renderJs` produced. */
-export const compileJs = (text: string): CompiledKernel => new Function("buffers", text) as CompiledKernel;
+/** Compiles the text `renderJs` produced, binding its `lib` of helpers. */
+export function compileJs(text: string): CompiledKernel {
+  const run = new Function("buffers", "lib", text) as (buffers: readonly unknown[], lib: typeof LIB) => void;
+  return (buffers) => run(buffers, LIB);
+}

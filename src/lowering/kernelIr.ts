@@ -5,8 +5,22 @@
 
 export type ScalarType = "f32" | "i32" | "u32" | "bool";
 
-export type UnaryOp = "neg" | "exp" | "log" | "sin" | "cos" | "tanh" | "sqrt" | "abs" | "floor" | "ceil" | "not";
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min" | "lt" | "le" | "gt" | "ge" | "eq" | "ne" | "and" | "or" | "rem";
+/**
+ * Unary ops keep their operand's type. `not` is logical on bool and bitwise on integers; `round_even` rounds
+ * half to even, `round_away` half away from zero; `erf_inv` is the inverse of `erf` on (-1, 1).
+ */
+export type UnaryOp =
+  | "neg" | "exp" | "log" | "log1p" | "expm1" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh"
+  | "sqrt" | "abs" | "floor" | "ceil" | "round_even" | "round_away" | "erf" | "erf_inv" | "not";
+/**
+ * Binary ops on operands of one type. `and`/`or`/`xor` are logical on bool and bitwise on integers.
+ * Shifts take the shift amount in the operand's type; an amount outside [0, 32) gives 0 (`shl`, `shr`) or
+ * fills with the sign bit (`sar` on i32; on u32 it is `shr`). `atan2(a, b)` is the angle of the point (b, a).
+ */
+export type BinaryOp =
+  | "add" | "sub" | "mul" | "div" | "rem" | "max" | "min" | "pow" | "atan2"
+  | "lt" | "le" | "gt" | "ge" | "eq" | "ne"
+  | "and" | "or" | "xor" | "shl" | "shr" | "sar";
 
 export type Expr =
   | { readonly k: "const"; readonly value: number; readonly type: ScalarType }
@@ -15,7 +29,9 @@ export type Expr =
   | { readonly k: "unary"; readonly op: UnaryOp; readonly a: Expr; readonly type: ScalarType }
   | { readonly k: "binary"; readonly op: BinaryOp; readonly a: Expr; readonly b: Expr; readonly type: ScalarType }
   | { readonly k: "select"; readonly cond: Expr; readonly a: Expr; readonly b: Expr; readonly type: ScalarType }
-  | { readonly k: "cast"; readonly a: Expr; readonly type: ScalarType };
+  | { readonly k: "cast"; readonly a: Expr; readonly type: ScalarType }
+  /** Reinterprets the 32 bits of a (non-bool) value as another 32-bit type. */
+  | { readonly k: "bitcast"; readonly a: Expr; readonly type: ScalarType };
 
 export type Stmt =
   | { readonly k: "let"; readonly name: string; readonly value: Expr }
@@ -47,10 +63,11 @@ export const v = (name: string, type: ScalarType): Expr => ({ k: "var", name, ty
 /** The invocation index. */
 export const gid: Expr = v("gid", "i32");
 export const load = (buffer: number, index: Expr, type: ScalarType): Expr => ({ k: "load", buffer, index, type });
-export const unary = (op: UnaryOp, a: Expr): Expr => ({ k: "unary", op, a, type: op === "not" ? "bool" : a.type });
+export const unary = (op: UnaryOp, a: Expr): Expr => ({ k: "unary", op, a, type: a.type });
 export const binary = (op: BinaryOp, a: Expr, b: Expr): Expr => ({ k: "binary", op, a, b, type: COMPARISONS.has(op) ? "bool" : a.type });
 export const select = (cond: Expr, a: Expr, b: Expr): Expr => ({ k: "select", cond, a, b, type: a.type });
 export const cast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "cast", a, type });
+export const bitcast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "bitcast", a, type });
 
 /** A human-readable listing of a kernel, for debugging (`WGJAX_DUMP`). */
 export function printKernel(kernel: Kernel): string {
@@ -70,6 +87,8 @@ export function printKernel(kernel: Kernel): string {
         return `select(${expr(e.cond)}, ${expr(e.a)}, ${expr(e.b)})`;
       case "cast":
         return `${e.type}(${expr(e.a)})`;
+      case "bitcast":
+        return `bitcast<${e.type}>(${expr(e.a)})`;
     }
   };
   const stmts = (body: readonly Stmt[], indent: string): string[] =>

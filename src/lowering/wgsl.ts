@@ -3,6 +3,7 @@
  * stored as u32 (bool is not host-shareable in WGSL). The grid may exceed one dispatch dimension, so
  * invocations are numbered across x and y.
  */
+import { helpersFor } from "./wgslMath.js";
 import type { BinaryOp, Expr, Kernel, ScalarType, Stmt, UnaryOp } from "./kernelIr.js";
 
 export const WORKGROUP_SIZE = 64;
@@ -30,26 +31,54 @@ function literal(value: number, type: ScalarType): string {
 }
 
 const UNARY: Record<UnaryOp, (a: string, t: ScalarType) => string> = {
-  neg: (a) => `(-${a})`,
-  not: (a) => `(!${a})`,
+  neg: (a) => `(- ${a})`,
+  not: (a, t) => (t === "bool" ? `(!${a})` : `(~${a})`),
   exp: (a) => `exp(${a})`,
   log: (a) => `log(${a})`,
+  log1p: (a) => `wg_log1p(${a})`,
+  expm1: (a) => `wg_expm1(${a})`,
   sin: (a) => `sin(${a})`,
   cos: (a) => `cos(${a})`,
+  tan: (a) => `tan(${a})`,
+  asin: (a) => `wg_asin(${a})`,
+  acos: (a) => `wg_acos(${a})`,
+  atan: (a) => `atan(${a})`,
+  sinh: (a) => `sinh(${a})`,
+  cosh: (a) => `cosh(${a})`,
   tanh: (a) => `tanh(${a})`,
   sqrt: (a) => `sqrt(${a})`,
   abs: (a) => `abs(${a})`,
   floor: (a) => `floor(${a})`,
   ceil: (a) => `ceil(${a})`,
+  // WGSL's round() rounds half to even.
+  round_even: (a) => `round(${a})`,
+  round_away: (a) => `wg_round_away(${a})`,
+  erf: (a) => `wg_erf(${a})`,
+  erf_inv: (a) => `wg_erf_inv(${a})`,
 };
 
 const OPERATORS: Partial<Record<BinaryOp, string>> = { add: "+", sub: "-", mul: "*", div: "/", rem: "%", lt: "<", le: "<=", gt: ">", ge: ">=", eq: "==", ne: "!=" };
 
-function binary(op: BinaryOp, a: string, b: string): string {
+function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
   const operator = OPERATORS[op];
   if (operator) return `(${a} ${operator} ${b})`;
-  if (op === "max" || op === "min") return `${op}(${a}, ${b})`;
-  return `(${a} ${op === "and" ? "&" : "|"} ${b})`;
+  switch (op) {
+    case "max":
+    case "min":
+    case "atan2":
+      return `${op}(${a}, ${b})`;
+    case "pow":
+      return `wg_pow(${a}, ${b})`;
+    case "xor":
+      return t === "bool" ? `(${a} != ${b})` : `(${a} ^ ${b})`;
+    case "shl":
+    case "shr":
+      return `wg_${op}_${t}(${a}, ${b})`;
+    case "sar":
+      return `wg_${t === "u32" ? "shr" : "sar"}_${t}(${a}, ${b})`;
+    default:
+      return `(${a} ${op === "and" ? "&" : "|"} ${b})`;
+  }
 }
 
 function expr(e: Expr, kernel: Kernel): string {
@@ -65,7 +94,7 @@ function expr(e: Expr, kernel: Kernel): string {
     case "unary":
       return UNARY[e.op](expr(e.a, kernel), e.type);
     case "binary":
-      return binary(e.op, expr(e.a, kernel), expr(e.b, kernel));
+      return binary(e.op, expr(e.a, kernel), expr(e.b, kernel), e.a.type);
     case "select":
       return `select(${expr(e.b, kernel)}, ${expr(e.a, kernel)}, ${expr(e.cond, kernel)})`;
     case "cast": {
@@ -74,6 +103,8 @@ function expr(e: Expr, kernel: Kernel): string {
       if (e.a.type === "bool") return `select(${literal(0, e.type)}, ${literal(1, e.type)}, ${inner})`;
       return `${e.type}(${inner})`;
     }
+    case "bitcast":
+      return `bitcast<${e.type}>(${expr(e.a, kernel)})`;
   }
 }
 
@@ -113,6 +144,7 @@ export function dispatchSize(grid: number): [number, number] {
 export function renderWgsl(kernel: Kernel): string {
   const [x] = dispatchSize(kernel.grid);
   const bindings = kernel.buffers.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> b${i}: array<${storageType(b.type)}>;`);
+  const body = stmts(kernel.body, kernel, "  ");
   return [
     ...bindings,
     "",
@@ -120,8 +152,9 @@ export function renderWgsl(kernel: Kernel): string {
     "fn main(@builtin(global_invocation_id) id: vec3u) {",
     `  let gid = i32(id.x + id.y * ${x * WORKGROUP_SIZE}u);`,
     `  if (gid >= ${kernel.grid}i) { return; }`,
-    ...stmts(kernel.body, kernel, "  "),
+    ...body,
     "}",
+    ...helpersFor(body.join("\n")),
     "",
   ].join("\n");
 }

@@ -1,0 +1,105 @@
+/**
+ * Lowering rules of reductions, arg-reductions and cumulative sums: pending loops that run in the kernel
+ * consuming them (one invocation per output element), reading their operand through its index function.
+ */
+import { sizeOf } from "../../core/shape.js";
+import { unravelExpr } from "../index.js";
+import { type BinaryOp, type Expr, type ScalarType, type Stmt, binary, c, cast, v } from "../kernelIr.js";
+import { type Rule, fresh, i32, lazy, withCoord } from "./common.js";
+
+type Combiner = "add" | "mul" | "max" | "min" | "and" | "or";
+
+/** The identity of a combiner on a type (the lowest value for max, the highest for min). */
+function identity(op: Combiner, t: ScalarType): Expr {
+  const lowest = { f32: -Infinity, i32: -2147483648, u32: 0, bool: 0 }[t];
+  const highest = { f32: Infinity, i32: 2147483647, u32: 4294967295, bool: 1 }[t];
+  return c({ add: 0, mul: 1, max: lowest, min: highest, and: 1, or: 0 }[op], t);
+}
+
+/** A reduction as a pending loop: the consuming kernel declares the accumulator and loops over the reduced axes. */
+function reduction(combiner: Combiner): Rule {
+  return (eqn, [x], outShape, outType) => {
+    const axes = (eqn.params as { axes: readonly number[] }).axes;
+    // max/min of bools are or/and.
+    const op: BinaryOp = outType === "bool" && combiner === "max" ? "or" : outType === "bool" && combiner === "min" ? "and" : combiner;
+    const kept = x!.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const reducedShape = axes.map((a) => x!.shape[a]!);
+    const acc = fresh("acc");
+    const r = fresh("r");
+    return lazy(outShape, outType, true, (coords, ctx) => {
+      ctx.emitOnce(acc, () => {
+        const inner = unravelExpr(v(r, "i32"), reducedShape);
+        const inCoords = x!.shape.map((_, d) => (axes.includes(d) ? inner[axes.indexOf(d)]! : coords[kept.indexOf(d)]!));
+        return [
+          { k: "declare", name: acc, init: identity(combiner, outType) },
+          { k: "for", name: r, start: i32(0), end: i32(sizeOf(reducedShape)), body: [{ k: "assign", name: acc, value: binary(op, v(acc, outType), x!.at(inCoords, ctx)) }] },
+        ];
+      });
+      return v(acc, outType);
+    });
+  };
+}
+
+/**
+ * argmax/argmin: the first index of the extreme; a NaN beats every number and the first NaN stays
+ * (numpy's and JAX's rule).
+ */
+function argReduction(order: "gt" | "lt"): Rule {
+  return (eqn, [x], outShape, outType) => {
+    const axis = (eqn.params as { axes: readonly [number] }).axes[0];
+    const type = x!.type === "bool" ? "i32" : x!.type;
+    const [best, index, value, r] = [fresh("best"), fresh("index"), fresh("value"), fresh("r")];
+    return lazy(outShape, outType, true, (coords, ctx) => {
+      ctx.emitOnce(best, () => {
+        const at = (k: Expr): Expr => cast(x!.at([...coords.slice(0, axis), k, ...coords.slice(axis)], ctx), type);
+        const [current, candidate] = [v(best, type), v(value, type)];
+        let better = binary(order, candidate, current);
+        if (type === "f32") {
+          const isNaN = (e: Expr): Expr => binary("ne", e, e);
+          better = binary("and", binary("eq", current, current), binary("or", isNaN(candidate), better));
+        }
+        const loop: Stmt[] = [
+          { k: "let", name: value, value: at(v(r, "i32")) },
+          { k: "if", cond: better, then: [{ k: "assign", name: best, value: candidate }, { k: "assign", name: index, value: v(r, "i32") }] },
+        ];
+        return [
+          { k: "declare", name: best, init: at(i32(0)) },
+          { k: "declare", name: index, init: i32(0) },
+          { k: "for", name: r, start: i32(1), end: i32(x!.shape[axis]!), body: loop },
+        ];
+      });
+      return cast(v(index, "i32"), outType);
+    });
+  };
+}
+
+/** cumsum: each output element sums its prefix (or suffix, reversed) along the axis. */
+const cumsum: Rule = (eqn, [x], outShape, outType) => {
+  const { axis, reverse } = eqn.params as { axis: number; reverse: boolean };
+  const n = x!.shape[axis]!;
+  const [acc, r] = [fresh("acc"), fresh("r")];
+  return lazy(outShape, outType, true, (coords, ctx) => {
+    ctx.emitOnce(acc, () => {
+      const k = coords[axis]!;
+      const [start, end] = reverse ? [k, i32(n)] : [i32(0), binary("add", k, i32(1))];
+      const sum: Stmt = { k: "assign", name: acc, value: binary(outType === "bool" ? "or" : "add", v(acc, outType), x!.at(withCoord(coords, axis, v(r, "i32")), ctx)) };
+      return [
+        { k: "declare", name: acc, init: c(0, outType) },
+        { k: "for", name: r, start, end, body: [sum] },
+      ];
+    });
+    return v(acc, outType);
+  });
+};
+
+export const REDUCTION_RULES: Record<string, Rule> = {
+  reduce_sum: reduction("add"),
+  reduce_prod: reduction("mul"),
+  reduce_max: reduction("max"),
+  reduce_min: reduction("min"),
+  reduce_and: reduction("and"),
+  reduce_or: reduction("or"),
+  argmax: argReduction("gt"),
+  argmin: argReduction("lt"),
+  cumsum,
+};
