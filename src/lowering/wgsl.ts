@@ -20,9 +20,10 @@ function literal(value: number, type: ScalarType): string {
     case "u32":
       return `${value >>> 0}u`;
     case "f32": {
-      if (Number.isNaN(value)) return "bitcast<f32>(0x7fc00000u)";
-      if (value === Infinity) return "bitcast<f32>(0x7f800000u)";
-      if (value === -Infinity) return "bitcast<f32>(0xff800000u)";
+      // Non-finite constants would be rejected by WGSL's constant evaluation: add a runtime zero.
+      if (Number.isNaN(value)) return "bitcast<f32>(0x7fc00000u + runtime_zero)";
+      if (value === Infinity) return "bitcast<f32>(0x7f800000u + runtime_zero)";
+      if (value === -Infinity) return "bitcast<f32>(0xff800000u + runtime_zero)";
       const f = Math.fround(value);
       const text = Number.isInteger(f) && Math.abs(f) < 1e21 ? `${f}.0` : f.toExponential();
       return Object.is(f, -0) ? "-0.0" : `${text}f`;
@@ -147,6 +148,7 @@ export function renderWgsl(kernel: Kernel): string {
   const body = stmts(kernel.body, kernel, "  ");
   return [
     ...bindings,
+    "var<private> runtime_zero: u32;",
     "",
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
     "fn main(@builtin(global_invocation_id) id: vec3u) {",
