@@ -6,7 +6,7 @@
  */
 import { float32Bits, float32FromBits } from "../core/floatFormats.js";
 import { erf, erfInv } from "../core/special.js";
-import type { BinaryOp, Expr, Kernel, ScalarType, Stmt, UnaryOp } from "./kernelIr.js";
+import { type BinaryOp, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, expandRank1 } from "./kernelIr.js";
 
 /** The helpers rendered code calls as `lib.name(...)`; each computes in float64 or on 32-bit integers. */
 const LIB = {
@@ -163,7 +163,9 @@ function stmts(body: readonly Stmt[], indent: string): string[] {
       case "for":
         return [`${indent}for (let ${s.name} = ${expr(s.start)}; ${s.name} < ${expr(s.end)}; ${s.name}++) {`, ...stmts(s.body, indent + "  "), `${indent}}`];
       case "if":
-        return [`${indent}if (${expr(s.cond)}) {`, ...stmts(s.then, indent + "  "), `${indent}}`];
+        return [`${indent}if (${expr(s.cond)}) {`, ...stmts(s.then, indent + "  "), ...(s.else ? [`${indent}} else {`, ...stmts(s.else, indent + "  ")] : []), `${indent}}`];
+      case "rank1":
+        return [`${indent}{`, ...stmts(expandRank1(s), indent + "  "), `${indent}}`];
     }
   });
 }

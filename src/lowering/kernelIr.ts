@@ -39,7 +39,13 @@ export type Stmt =
   | { readonly k: "assign"; readonly name: string; readonly value: Expr }
   | { readonly k: "store"; readonly buffer: number; readonly index: Expr; readonly value: Expr }
   | { readonly k: "for"; readonly name: string; readonly start: Expr; readonly end: Expr; readonly body: readonly Stmt[] }
-  | { readonly k: "if"; readonly cond: Expr; readonly then: readonly Stmt[] };
+  | { readonly k: "if"; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else?: readonly Stmt[] }
+  /**
+   * One step of a register-blocked matrix product: `${acc}_${i}_${j} += rows[i] * cols[j]` for every i, j (the
+   * product and the sum each rounded to the accumulators' type), reading every row and column value once.
+   * The accumulators are declared before. A statement of its own so renderers can vectorise it.
+   */
+  | { readonly k: "rank1"; readonly acc: string; readonly rows: readonly Expr[]; readonly cols: readonly Expr[] };
 
 export interface BufferDecl {
   readonly type: ScalarType;
@@ -68,6 +74,23 @@ export const binary = (op: BinaryOp, a: Expr, b: Expr): Expr => ({ k: "binary", 
 export const select = (cond: Expr, a: Expr, b: Expr): Expr => ({ k: "select", cond, a, b, type: a.type });
 export const cast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "cast", a, type });
 export const bitcast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "bitcast", a, type });
+
+/** The name of accumulator (i, j) of a `rank1` block. */
+export const accumulatorName = (acc: string, i: number, j: number): string => `${acc}_${i}_${j}`;
+
+/** A `rank1` step as scalar statements: each row and column value bound once, then every product accumulated. */
+export function expandRank1(s: Extract<Stmt, { k: "rank1" }>): Stmt[] {
+  const type = s.rows[0]!.type;
+  const rows = s.rows.map((value, i) => ({ k: "let" as const, name: `${s.acc}_r${i}`, value }));
+  const cols = s.cols.map((value, j) => ({ k: "let" as const, name: `${s.acc}_c${j}`, value }));
+  const updates = s.rows.flatMap((_, i) =>
+    s.cols.map((_, j): Stmt => {
+      const name = accumulatorName(s.acc, i, j);
+      return { k: "assign", name, value: binary("add", v(name, type), binary("mul", v(rows[i]!.name, type), v(cols[j]!.name, type))) };
+    }),
+  );
+  return [...rows, ...cols, ...updates];
+}
 
 /** A human-readable listing of a kernel, for debugging (`WGJAX_DUMP`). */
 export function printKernel(kernel: Kernel): string {
@@ -105,7 +128,9 @@ export function printKernel(kernel: Kernel): string {
         case "for":
           return [`${indent}for ${s.name} in [${expr(s.start)}, ${expr(s.end)}):`, ...stmts(s.body, indent + "  ")];
         case "if":
-          return [`${indent}if ${expr(s.cond)}:`, ...stmts(s.then, indent + "  ")];
+          return [`${indent}if ${expr(s.cond)}:`, ...stmts(s.then, indent + "  "), ...(s.else ? [`${indent}else:`, ...stmts(s.else, indent + "  ")] : [])];
+        case "rank1":
+          return [`${indent}${s.acc}[${s.rows.length}x${s.cols.length}] += outer([${s.rows.map(expr).join(", ")}], [${s.cols.map(expr).join(", ")}])`];
       }
     });
   const header = `kernel ${kernel.name} grid=${kernel.grid} buffers=(${kernel.buffers.map((b, i) => `b${i}:${b.type}:${b.access}`).join(", ")})`;

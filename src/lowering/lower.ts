@@ -10,9 +10,11 @@ import type { DType } from "../core/dtype.js";
 import { sizeOf } from "../core/shape.js";
 import { type Atom, type ClosedJaxpr, type Jaxpr, type JaxprEqn, Literal, Var } from "../trace/jaxpr.js";
 import { dce } from "../trace/passes.js";
+import { type LoweringTarget, dotGeneral } from "./dot.js";
+import { hoistInvariants } from "./hoist.js";
 import { ravelExpr, unravelExpr } from "./index.js";
 import { inlineAllCalls } from "./inline.js";
-import { type Expr, type Kernel, type ScalarType, type Stmt, binary, c, cast, gid, load, v } from "./kernelIr.js";
+import { type Expr, type Kernel, type ScalarType, type Stmt, c, gid, load } from "./kernelIr.js";
 import { LoweringError, type MultiRule, lazy, unsupported } from "./rules/common.js";
 import { ELEMENTWISE_RULES, threefry2x32 } from "./rules/elementwise.js";
 import { INDEXING_RULES } from "./rules/indexing.js";
@@ -46,12 +48,22 @@ export function scalarTypeOf(dtype: DType): ScalarType {
   return t;
 }
 
+export interface LoweringOptions {
+  /**
+   * Which device the kernels are for: it picks the dot_general tiling. Callers that omit the options get the CPU
+   * tiling, which also measured faster than the WebGPU one on the software adapter so far.
+   */
+  readonly target: LoweringTarget;
+}
+
 /** Assigns buffer bindings within one kernel and collects statements that must run before the store. */
 export class KernelContext {
   readonly refs: BufferRef[] = [];
   readonly prelude: Stmt[] = [];
   readonly #emitted = new Set<number | string>();
   readonly types: ScalarType[] = [];
+  /** The element (row, column) of the invocation's block being stored (see `Block`); (0, 0) for unblocked values. */
+  element: readonly [number, number] = [0, 0];
   slot(ref: BufferRef, type: ScalarType): number {
     const i = this.refs.findIndex((r) => r.kind === ref.kind && r.index === ref.index);
     if (i >= 0) return i;
@@ -66,6 +78,18 @@ export class KernelContext {
   }
 }
 
+/**
+ * A value computed in blocks: each of `grid` invocations produces rows×cols elements (a dot's register block),
+ * the consuming kernel reading the element `KernelContext.element` at a time.
+ */
+export interface Block {
+  readonly grid: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Output coordinates and flat output index of element (i, j) of the invocation's block, and whether it exists (ragged edges). */
+  element(i: number, j: number): { coords: Expr[]; index: Expr; valid?: Expr };
+}
+
 export interface Value {
   readonly shape: readonly number[];
   readonly type: ScalarType;
@@ -74,6 +98,8 @@ export interface Value {
   /** A reduction or dot whose loop must run in the consuming kernel: only same-shape elementwise consumers may fuse. */
   readonly pending: boolean;
   readonly ref?: BufferRef;
+  /** Set on a pending value computed in blocks, and on the elementwise values fused after it. */
+  readonly block?: Block;
 }
 
 const bufferValue = (ref: BufferRef, shape: readonly number[], type: ScalarType): Value => ({
@@ -84,9 +110,7 @@ const bufferValue = (ref: BufferRef, shape: readonly number[], type: ScalarType)
   at: (coords, ctx) => load(ctx.slot(ref, type), ravelExpr(coords, shape), type),
 });
 
-let nextAccumulator = 0;
-
-type Rule = (eqn: JaxprEqn, inputs: Value[], outShape: readonly number[], outType: ScalarType) => Value;
+type Rule = (eqn: JaxprEqn, inputs: Value[], outShape: readonly number[], outType: ScalarType, options: LoweringOptions) => Value;
 
 const RULES: Record<string, Rule> = {
   ...ELEMENTWISE_RULES,
@@ -108,38 +132,8 @@ const MULTI_RULES: Record<string, MultiRule> = {
 /** Rules that read their operands at their own coordinates only, so a pending operand of their shape fuses. */
 const FUSES_PENDING = new Set(Object.keys(ELEMENTWISE_RULES));
 
-function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonly number[], outType: ScalarType): Value {
-  const [[lc, rc], [lb, rb]] = (eqn.params as { dimension_numbers: readonly [readonly [readonly number[], readonly number[]], readonly [readonly number[], readonly number[]]] }).dimension_numbers;
-  const free = (rank: number, ...used: (readonly number[])[]): number[] => Array.from({ length: rank }, (_, i) => i).filter((i) => !used.some((u) => u.includes(i)));
-  const lf = free(lhs!.shape.length, lc, lb);
-  const rf = free(rhs!.shape.length, rc, rb);
-  const contractShape = lc.map((d) => lhs!.shape[d]!);
-  const id = nextAccumulator++;
-  const acc = `acc${id}`;
-  const r = `r${id}`;
-  return lazy(outShape, outType, true, (coords, ctx) => {
-    ctx.emitOnce(id, () => {
-      const k = unravelExpr(v(r, "i32"), contractShape);
-      const lCoords: Expr[] = [];
-      const rCoords: Expr[] = [];
-      lb.forEach((d, i) => (lCoords[d] = coords[i]!));
-      rb.forEach((d, i) => (rCoords[d] = coords[i]!));
-      lf.forEach((d, i) => (lCoords[d] = coords[lb.length + i]!));
-      rf.forEach((d, i) => (rCoords[d] = coords[lb.length + lf.length + i]!));
-      lc.forEach((d, i) => (lCoords[d] = k[i]!));
-      rc.forEach((d, i) => (rCoords[d] = k[i]!));
-      const product = binary("mul", cast(lhs!.at(lCoords, ctx), outType), cast(rhs!.at(rCoords, ctx), outType));
-      return [
-        { k: "declare", name: acc, init: c(0, outType) },
-        { k: "for", name: r, start: c(0, "i32"), end: c(sizeOf(contractShape), "i32"), body: [{ k: "assign", name: acc, value: binary("add", v(acc, outType), product) }] },
-      ];
-    });
-    return v(acc, outType);
-  });
-}
-
 /** Lowers a closed jaxpr (nested jit and custom_jvp/custom_vjp calls are inlined, dead code removed first). */
-export function lowerJaxpr(closed: ClosedJaxpr): Program {
+export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { target: "cpu" }): Program {
   const jaxpr: Jaxpr = dce(inlineAllCalls(closed.jaxpr));
   const steps: Step[] = [];
   const temps: { length: number; type: ScalarType }[] = [];
@@ -154,16 +148,24 @@ export function lowerJaxpr(closed: ClosedJaxpr): Program {
     if (value.ref) return value;
     const type = value.type;
     const ctx = new KernelContext();
-    const coords = unravelExpr(gid, value.shape);
-    const result = value.at(coords, ctx);
+    const block: Block = value.block ?? { grid: sizeOf(value.shape), rows: 1, cols: 1, element: () => ({ coords: unravelExpr(gid, value.shape), index: gid }) };
+    const elements = Array.from({ length: block.rows * block.cols }, (_, e) => {
+      ctx.element = [Math.floor(e / block.cols), e % block.cols];
+      const element = block.element(...ctx.element);
+      return { ...element, value: value.at(element.coords, ctx) };
+    });
     const out: BufferRef = { kind: "temp", index: temps.length };
     temps.push({ length: sizeOf(value.shape), type });
     const outSlot = ctx.slot(out, type);
+    const stores = elements.map(({ index, value: result, valid }): Stmt => {
+      const store: Stmt = { k: "store", buffer: outSlot, index, value: result };
+      return valid ? { k: "if", cond: valid, then: [store] } : store;
+    });
     const kernel: Kernel = {
       name: `k${steps.length}`,
-      grid: sizeOf(value.shape),
+      grid: block.grid,
       buffers: ctx.refs.map((_, i) => ({ type: ctx.types[i]!, access: i === outSlot ? "read_write" : "read" })),
-      body: [...ctx.prelude, { k: "store", buffer: outSlot, index: gid, value: result }],
+      body: hoistInvariants([...ctx.prelude, ...stores]),
     };
     steps.push({ kernel, buffers: ctx.refs });
     return bufferValue(out, value.shape, type);
@@ -185,14 +187,21 @@ export function lowerJaxpr(closed: ClosedJaxpr): Program {
     const out = e.outputs[0]!;
     const outs = e.outputs.map((o) => ({ shape: o.aval.shape, type: scalarTypeOf(o.aval.dtype) }));
     const elementwiseOp = FUSES_PENDING.has(name);
-    // A pending loop may only be read at the consuming kernel's own coordinates: by an elementwise op of its shape.
-    const inputs = e.inputs.map((a) => {
+    // A pending loop may only be read at the consuming kernel's own coordinates: by an elementwise op of its shape;
+    // a blocked one only as the single pending input (the other loops would run once per invocation, not per element).
+    let inputs = e.inputs.map((a) => {
       const value = read(a);
       const sameShape = value.shape.length === out.aval.shape.length && value.shape.every((d, i) => d === out.aval.shape[i]);
       return value.pending && !(elementwiseOp && sameShape) ? materialize(value) : value;
     });
-    const results = multiRule ? multiRule(e, inputs, outs, materialize) : [rule!(e, inputs, out.aval.shape, outs[0]!.type)];
-    e.outputs.forEach((o, i) => values.set(o, (uses.get(o) ?? 0) > 1 ? materialize(results[i]!) : results[i]!));
+    const blocked = inputs.find((x) => x.block);
+    if (blocked) inputs = inputs.map((x) => (x.pending && x !== blocked ? materialize(x) : x));
+    const results = multiRule ? multiRule(e, inputs, outs, materialize) : [rule!(e, inputs, out.aval.shape, outs[0]!.type, options)];
+    e.outputs.forEach((o, i) => {
+      let value = results[i]!;
+      if (blocked) value = { ...value, block: blocked.block };
+      values.set(o, (uses.get(o) ?? 0) > 1 ? materialize(value) : value);
+    });
   }
   const outputs = jaxpr.outvars.map((a) => {
     if (a instanceof Literal) return { kind: "literal" as const, value: a.value, type: scalarTypeOf(a.aval.dtype) };

@@ -4,7 +4,7 @@
  * invocations are numbered across x and y.
  */
 import { helpersFor } from "./wgslMath.js";
-import type { BinaryOp, Expr, Kernel, ScalarType, Stmt, UnaryOp } from "./kernelIr.js";
+import { type BinaryOp, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, expandRank1 } from "./kernelIr.js";
 
 export const WORKGROUP_SIZE = 64;
 export const MAX_DISPATCH = 65535;
@@ -130,7 +130,14 @@ function stmts(body: readonly Stmt[], kernel: Kernel, indent: string): string[] 
           `${indent}}`,
         ];
       case "if":
-        return [`${indent}if (${expr(s.cond, kernel)}) {`, ...stmts(s.then, kernel, indent + "  "), `${indent}}`];
+        return [
+          `${indent}if (${expr(s.cond, kernel)}) {`,
+          ...stmts(s.then, kernel, indent + "  "),
+          ...(s.else ? [`${indent}} else {`, ...stmts(s.else, kernel, indent + "  ")] : []),
+          `${indent}}`,
+        ];
+      case "rank1":
+        return [`${indent}{`, ...stmts(expandRank1(s), kernel, indent + "  "), `${indent}}`];
     }
   });
 }

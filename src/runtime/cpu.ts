@@ -1,17 +1,40 @@
-/** The CPU device: kernels rendered to JavaScript, compiled once per kernel text, run on typed arrays. */
+/**
+ * The CPU device: kernels rendered to WebAssembly, or to JavaScript where the wasm renderer cannot render them,
+ * compiled once per kernel, run on typed arrays.
+ */
 import type { Kernel } from "../lowering/kernelIr.js";
-import { type CompiledKernel, compileJs, renderJs } from "../lowering/js.js";
+import { compileJs, renderJs } from "../lowering/js.js";
+import { WasmKernels } from "./wasmKernels.js";
+
+type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
+type Run = (buffers: readonly Host[]) => void;
 
 export class CpuDevice {
-  readonly #compiled = new Map<string, CompiledKernel>();
+  readonly #compiled = new WeakMap<Kernel, Run>();
+  readonly #byText = new Map<string, Run>();
+  readonly #wasm: WasmKernels | undefined;
 
-  run(kernel: Kernel, buffers: readonly (Float32Array | Int32Array | Uint32Array | Uint8Array)[]): void {
-    const text = renderJs(kernel);
-    let fn = this.#compiled.get(text);
+  /** `wasm: false` runs every kernel as JavaScript. */
+  constructor({ wasm = typeof WebAssembly !== "undefined" }: { wasm?: boolean } = {}) {
+    this.#wasm = wasm ? new WasmKernels() : undefined;
+  }
+
+  run(kernel: Kernel, buffers: readonly Host[]): void {
+    let fn = this.#compiled.get(kernel);
     if (!fn) {
-      fn = compileJs(text);
-      this.#compiled.set(text, fn);
+      fn = this.#wasm?.compile(kernel) ?? this.#js(kernel);
+      this.#compiled.set(kernel, fn);
     }
     fn(buffers);
+  }
+
+  #js(kernel: Kernel): Run {
+    const text = renderJs(kernel);
+    let fn = this.#byText.get(text);
+    if (!fn) {
+      fn = compileJs(text);
+      this.#byText.set(text, fn);
+    }
+    return fn;
   }
 }

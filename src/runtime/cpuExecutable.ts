@@ -1,4 +1,4 @@
-/** The CPU device's executable: a lowered program whose kernels run as compiled JavaScript on typed arrays. */
+/** The CPU device's executable: a lowered program whose kernels run as compiled WebAssembly or JavaScript on typed arrays. */
 import type { ShapedArray } from "../core/aval.js";
 import { ArrayImpl, type Array, arrayFromHost } from "../core/array.js";
 import type { HostData } from "../core/hostData.js";
@@ -19,15 +19,15 @@ function dump(program: Program): void {
   for (const step of program.steps) console.log(`${step.kernel.name}: grid ${step.kernel.grid}, buffers ${step.buffers.map((b) => `${b.kind}${b.index}`).join(" ")}`);
 }
 
-/** Runs `program` (lowered from a jaxpr whose constants are `constants` and outputs `outAvals`) on the CPU. */
-export function cpuExecutable(program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[]): (args: readonly Array[]) => Array[] {
+/** Runs `program` (lowered from a jaxpr whose constants are `constants` and outputs `outAvals`) on the CPU (by default the shared device). */
+export function cpuExecutable(program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[], cpu: CpuDevice = device): (args: readonly Array[]) => Array[] {
   dump(program);
   const consts = constants.map((c) => (c as ArrayImpl).dataSync() as Host);
   return (args) => {
     const inputs = args.map((a) => (a as ArrayImpl).dataSync() as Host);
     const temps = program.temps.map((t) => allocate(t.type, t.length));
     const resolve = (ref: BufferRef): Host => (ref.kind === "input" ? inputs : ref.kind === "const" ? consts : temps)[ref.index]!;
-    for (const step of program.steps) device.run(step.kernel, step.buffers.map(resolve));
+    for (const step of program.steps) cpu.run(step.kernel, step.buffers.map(resolve));
     return program.outputs.map((out, i) => {
       const data = out.kind === "literal" ? allocate(out.type, 1).fill(out.value) : resolve(out);
       return arrayFromHost(data as HostData, outAvals[i]!);

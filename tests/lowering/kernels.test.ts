@@ -3,8 +3,10 @@
  * against the reference interpreter running the same computation with lax primitives.
  */
 import { describe, expect, it } from "vitest";
-import { lax, numpy as np, type Array as JaxArray } from "../../src/index.js";
+import { lax, makeJaxpr, nn, numpy as np, type Array as JaxArray } from "../../src/index.js";
+import type { LoweringTarget } from "../../src/lowering/dot.js";
 import { type Expr, type Kernel, type ScalarType, binary, c, cast, gid, load, printKernel, select, unary, v } from "../../src/lowering/kernelIr.js";
+import { lowerJaxpr } from "../../src/lowering/lower.js";
 import { renderWgsl } from "../../src/lowering/wgsl.js";
 import { CpuDevice } from "../../src/runtime/cpu.js";
 import { expectClose } from "../util/assert.js";
@@ -111,7 +113,34 @@ function castCase(): Case {
   return { kernel, inputs: [f32(x)], outputLength: 7, expected: () => lax.convertElementType(x, "int32").dataSync(), rtol: 0 };
 }
 
-const CASES: Record<string, () => Case> = { elementwise: elementwiseCase, integer: integerCase, bool: boolCase, reduction: reductionCase, matmul: matmulCase };
+/** The single kernel `f` lowers to (for `target`), its inputs being `args` in order. */
+function loweredCase(f: (...args: JaxArray[]) => JaxArray, args: JaxArray[], target: LoweringTarget, rtol: number): () => Case {
+  return () => {
+    const program = lowerJaxpr(makeJaxpr(f)(...args), { target });
+    expect(program.steps.length).toBe(1);
+    const { kernel, buffers } = program.steps[0]!;
+    const inputs = buffers.slice(0, -1).map((ref) => {
+      expect(ref.kind).toBe("input");
+      return args[ref.index]!.dataSync() as Host;
+    });
+    return { kernel, inputs, outputLength: program.temps[buffers[buffers.length - 1]!.index]!.length, expected: () => f(...args).dataSync(), rtol };
+  };
+}
+
+const biasRelu = (a: JaxArray, w: JaxArray, b: JaxArray) => nn.relu(np.matmul(a, w).add(b));
+const convertBatched = (a: JaxArray, w: JaxArray) => lax.dotGeneral(a.astype("float32").mul(0.001), w, [[[2], [1]], [[0], [0]]]).mul(0.25);
+
+const CASES: Record<string, () => Case> = {
+  elementwise: elementwiseCase,
+  integer: integerCase,
+  bool: boolCase,
+  reduction: reductionCase,
+  matmul: matmulCase,
+  "lowered dot, 4×4 blocks with ragged edges and a bias-relu epilogue": loweredCase(biasRelu, [randomArray(next, [258, 20]), randomArray(next, [20, 259]), randomArray(next, [259])], "webgpu", 1e-5),
+  "lowered batched dot, 4×4 blocks with a convert prologue": loweredCase(convertBatched, [randomArray(next, [2, 130, 9], "int32"), randomArray(next, [2, 9, 257])], "webgpu", 1e-5),
+  "lowered dot, cpu 4×8 blocks with ragged edges": loweredCase(biasRelu, [randomArray(next, [33, 65]), randomArray(next, [65, 17]), randomArray(next, [17])], "cpu", 2e-5),
+  "lowered dot, one element per invocation": loweredCase(biasRelu, [randomArray(next, [7, 13]), randomArray(next, [13, 5]), randomArray(next, [5])], "webgpu", 1e-5),
+};
 const outputType = (k: Kernel): ScalarType => k.buffers[k.buffers.length - 1]!.type;
 const allocate = (t: ScalarType, n: number): Host => (t === "f32" ? new Float32Array(n) : t === "i32" ? new Int32Array(n) : t === "u32" ? new Uint32Array(n) : new Uint8Array(n));
 
@@ -135,11 +164,13 @@ describe("kernel IR", () => {
 /** Runs a kernel on a device: inputs uploaded, every buffer after them allocated, the last read back. */
 type Runner = (kernel: Kernel, inputs: Host[], outputLength: number) => Promise<ArrayLike<number>>;
 
-const cpuRunner: Runner = async (kernel, inputs, outputLength) => {
-  const out = allocate(outputType(kernel), outputLength);
-  new CpuDevice().run(kernel, [...inputs, out]);
-  return out;
-};
+const cpuRunner =
+  (wasm: boolean): Runner =>
+  async (kernel, inputs, outputLength) => {
+    const out = allocate(outputType(kernel), outputLength);
+    new CpuDevice({ wasm }).run(kernel, [...inputs, out]);
+    return out;
+  };
 
 // Resolved while the file is collected: in CI (WGJAX_REQUIRE_WEBGPU) a missing adapter throws here, a failure.
 const gpu = await webgpuDevice();
@@ -149,7 +180,7 @@ const gpuRunner: Runner = async (kernel, inputs, outputLength) => {
   return gpu!.read(buffers[buffers.length - 1]!);
 };
 
-const runners: [string, Runner, number][] = [["cpu", cpuRunner, 1], ...(gpu ? ([["webgpu", gpuRunner, 10]] as [string, Runner, number][]) : [])];
+const runners: [string, Runner, number][] = [["wasm", cpuRunner(true), 1], ["javascript", cpuRunner(false), 1], ...(gpu ? ([["webgpu", gpuRunner, 10]] as [string, Runner, number][]) : [])];
 
 if (!gpu) {
   describe("webgpu", () => {

@@ -1,0 +1,148 @@
+/**
+ * dot_general as a register-blocked kernel. The output is viewed as (batch, M, N): each invocation computes a
+ * tm×tn block with tm·tn accumulators, looping over the contraction. Operands are read through
+ * their index functions, so contracting and free dims in any position and an elementwise prologue (a convert, a
+ * broadcast) fold into the loads; the driver stores each block element through the consumer's expression, which
+ * fuses an elementwise epilogue. Ragged edges clamp the loads and guard the stores.
+ */
+import { sizeOf } from "../core/shape.js";
+import type { JaxprEqn } from "../trace/jaxpr.js";
+import { unravelExpr } from "./index.js";
+import { type Expr, type Stmt, accumulatorName, binary, c, cast, gid, v } from "./kernelIr.js";
+import type { Block, KernelContext, LoweringOptions, Value } from "./lower.js";
+
+export type LoweringTarget = "cpu" | "webgpu";
+
+export interface DotTiling {
+  /** Output rows and columns per invocation. */
+  readonly tm: number;
+  readonly tn: number;
+}
+
+/**
+ * Tile sizes for a dot of `batch` products of (m×k)·(k×n): register blocks of 4×8 on the CPU (the 8 columns are
+ * two 4-lane vectors for the wasm renderer) and 4×4 on WebGPU, shrunk to the matrix; a rule a benchmark may tune.
+ * (Unrolling the contraction by 4 measured slower in wasm and no faster in WGSL, so the loop steps by one.)
+ */
+export function chooseDotTiling(batch: number, m: number, n: number, _k: number, target: LoweringTarget): DotTiling {
+  const fit = (size: number, tile: number): number => (size >= tile ? tile : Math.max(1, size));
+  if (target === "cpu") return { tm: fit(m, 4), tn: n >= 8 ? 8 : fit(n, 4) };
+  // On a GPU a small product needs every invocation it can get: fall back to one element each.
+  const tile = batch * m * n >= 16 * 4096 ? 4 : 1;
+  return { tm: fit(m, tile), tn: fit(n, tile) };
+}
+
+const i32 = (x: number): Expr => c(x, "i32");
+const plus = (a: Expr, x: number): Expr => (x === 0 ? a : binary("add", a, i32(x)));
+const times = (a: Expr, x: number): Expr => (x === 1 ? a : binary("mul", a, i32(x)));
+
+/** Coordinates of `flat` in `shape`, with size-1 axes at 0 (so a single non-trivial axis gets `flat` itself). */
+function coordsOf(flat: Expr, shape: readonly number[]): Expr[] {
+  const kept = shape.filter((d) => d !== 1);
+  const inner = unravelExpr(flat, kept);
+  let next = 0;
+  return shape.map((d) => (d === 1 ? i32(0) : inner[next++]!));
+}
+
+let nextDot = 0;
+
+type DimensionNumbers = readonly [readonly [readonly number[], readonly number[]], readonly [readonly number[], readonly number[]]];
+
+export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonly number[], outType: Value["type"], options: LoweringOptions): Value {
+  const [[lc, rc], [lb, rb]] = (eqn.params as { dimension_numbers: DimensionNumbers }).dimension_numbers;
+  const free = (rank: number, ...used: (readonly number[])[]): number[] => Array.from({ length: rank }, (_, i) => i).filter((i) => !used.some((u) => u.includes(i)));
+  const lf = free(lhs!.shape.length, lc, lb);
+  const rf = free(rhs!.shape.length, rc, rb);
+  const batchShape = lb.map((d) => lhs!.shape[d]!);
+  const mShape = lf.map((d) => lhs!.shape[d]!);
+  const nShape = rf.map((d) => rhs!.shape[d]!);
+  const kShape = lc.map((d) => lhs!.shape[d]!);
+  const [batch, m, n, k] = [batchShape, mShape, nShape, kShape].map(sizeOf) as [number, number, number, number];
+  const { tm, tn } = chooseDotTiling(batch, m, n, k, options.target);
+  const [mBlocks, nBlocks] = [Math.max(1, Math.ceil(m / tm)), Math.max(1, Math.ceil(n / tn))];
+  const key = `dot${nextDot++}`;
+  const names = { batch: `${key}b`, row: `${key}m`, col: `${key}n`, k: `${key}k` };
+  const [bv, m0, n0, kv] = [names.batch, names.row, names.col, names.k].map((name) => v(name, "i32")) as [Expr, Expr, Expr, Expr];
+
+  const block: Block = {
+    grid: batch * m * n === 0 ? 0 : batch * mBlocks * nBlocks,
+    rows: tm,
+    cols: tn,
+    element: (i, j) => {
+      const [row, col] = [plus(m0, i), plus(n0, j)];
+      const bounds = [m % tm !== 0 ? binary("lt", row, i32(m)) : undefined, n % tn !== 0 ? binary("lt", col, i32(n)) : undefined].filter((e) => e !== undefined);
+      const flatRow = batch === 1 ? row : binary("add", times(bv, m), row);
+      return {
+        coords: [...coordsOf(bv, batchShape), ...coordsOf(row, mShape), ...coordsOf(col, nShape)],
+        index: binary("add", times(flatRow, n), col),
+        valid: bounds.length === 0 ? undefined : bounds.reduce((a, b) => binary("and", a, b)),
+      };
+    },
+  };
+
+  const compute = (ctx: KernelContext): Stmt[] => {
+    const body: Stmt[] = [];
+    let counter = 0;
+    /** Binds computed coordinates once, outside the contraction loop. */
+    const hoist = (into: Stmt[], exprs: Expr[]): Expr[] =>
+      exprs.map((e) => {
+        if (e.k === "var" || e.k === "const") return e;
+        const name = `${key}x${counter++}`;
+        into.push({ k: "let", name, value: e });
+        return v(name, "i32");
+      });
+    const nBlock = nBlocks === 1 ? i32(0) : binary("rem", gid, i32(nBlocks));
+    const rest = nBlocks === 1 ? gid : binary("div", gid, i32(nBlocks));
+    const mBlock = mBlocks === 1 ? i32(0) : binary("rem", rest, i32(mBlocks));
+    body.push(
+      { k: "let", name: names.col, value: times(nBlock, tn) },
+      { k: "let", name: names.row, value: times(mBlock, tm) },
+      { k: "let", name: names.batch, value: batch === 1 ? i32(0) : mBlocks === 1 ? rest : binary("div", rest, i32(mBlocks)) },
+    );
+    const batchCoords = hoist(body, coordsOf(bv, batchShape));
+    const clampRow = (row: Expr): Expr => (m % tm !== 0 ? binary("min", row, i32(m - 1)) : row);
+    const rowCoords = Array.from({ length: tm }, (_, i) => hoist(body, coordsOf(clampRow(plus(m0, i)), mShape)));
+    for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) body.push({ k: "declare", name: accumulatorName(key, i, j), init: c(0, outType) });
+
+    const place = (rank: number, batchDims: readonly number[], freeDims: readonly number[], contractDims: readonly number[], free: Expr[], kCoords: Expr[]): Expr[] => {
+      const coords: Expr[] = new Array(rank);
+      batchDims.forEach((d, i) => (coords[d] = batchCoords[i]!));
+      freeDims.forEach((d, i) => (coords[d] = free[i]!));
+      contractDims.forEach((d, i) => (coords[d] = kCoords[i]!));
+      return coords;
+    };
+    const step = (kIndex: Expr, colCoords: Expr[][]): Stmt => {
+      const kCoords = coordsOf(kIndex, kShape);
+      return {
+        k: "rank1",
+        acc: key,
+        rows: rowCoords.map((r) => cast(lhs!.at(place(lhs!.shape.length, lb, lf, lc, r, kCoords), ctx), outType)),
+        cols: colCoords.map((cc) => cast(rhs!.at(place(rhs!.shape.length, rb, rf, rc, cc, kCoords), ctx), outType)),
+      };
+    };
+    const contraction = (colCoords: Expr[][]): Stmt[] => [{ k: "for", name: names.k, start: i32(0), end: i32(k), body: [step(kv, colCoords)] }];
+    const fullCols = Array.from({ length: tn }, (_, j) => coordsOf(plus(n0, j), nShape));
+    if (n % tn === 0) {
+      body.push(...contraction(fullCols));
+    } else {
+      // Ragged columns: whole blocks keep plain (contiguous) column indices, the last one clamps them.
+      const edge: Stmt[] = [];
+      const edgeCols = Array.from({ length: tn }, (_, j) => hoist(edge, coordsOf(binary("min", plus(n0, j), i32(n - 1)), nShape)));
+      edge.push(...contraction(edgeCols));
+      body.push({ k: "if", cond: binary("le", plus(n0, tn), i32(n)), then: contraction(fullCols), else: edge });
+    }
+    return body;
+  };
+
+  return {
+    shape: outShape,
+    type: outType,
+    pending: true,
+    block,
+    at: (_coords, ctx) => {
+      ctx.emitOnce(key, () => compute(ctx));
+      const [i, j] = ctx.element;
+      return v(accumulatorName(key, i, j), outType);
+    },
+  };
+}
