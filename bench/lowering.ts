@@ -6,7 +6,7 @@
 import { type Array as JaxArray, makeJaxpr, numpy as np } from "../src/index.js";
 import { lowerJaxpr } from "../src/lowering/lower.js";
 import { CpuDevice } from "../src/runtime/cpu.js";
-import { cpuExecutable } from "../src/runtime/cpuExecutable.js";
+import { cpuExecutable } from "../src/runtime/cpuPlan.js";
 import { WebGpuDevice } from "../src/runtime/webgpu.js";
 import { randomArray, rng } from "../tests/util/random.js";
 import { type Row, median, printTable } from "./harness.js";

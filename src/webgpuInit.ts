@@ -4,9 +4,9 @@
  * returns stay on the GPU (read them with `await x.data()`), and eager operations on them run there too.
  * One device serves the whole process; `closeWebGpu()` lets it go (in Node the process can then exit).
  */
-import { lowerJaxpr } from "./lowering/lower.js";
+import { planJaxpr } from "./lowering/plan.js";
 import { WebGpuDevice } from "./runtime/webgpu.js";
-import { webgpuExecutable } from "./runtime/webgpuExecutable.js";
+import { webgpuPlanExecutable } from "./runtime/webgpuExecutable.js";
 import { registerCompiler, unregisterCompiler } from "./trace/executable.js";
 
 let ready: Promise<WebGpuDevice | undefined> | undefined;
@@ -14,7 +14,7 @@ let ready: Promise<WebGpuDevice | undefined> | undefined;
 /** The process's WebGPU device (created on first use), or undefined when there is no adapter. */
 export function webgpuDevice(): Promise<WebGpuDevice | undefined> {
   ready ??= WebGpuDevice.create().then((gpu) => {
-    if (gpu) registerCompiler("webgpu", (closed) => webgpuExecutable(gpu, lowerJaxpr(closed), closed.consts, closed.outAvals));
+    if (gpu) registerCompiler("webgpu", (closed) => webgpuPlanExecutable(gpu, planJaxpr(closed, { target: "webgpu" })));
     return gpu;
   });
   return ready;

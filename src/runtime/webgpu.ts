@@ -61,7 +61,12 @@ async function requestAdapter(): Promise<{ gpu: GPU; adapter: GPUAdapter } | nul
 export class WebGpuDevice {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #free = new Map<number, GPUBuffer[]>();
+  /** Released while a batch is being recorded: reusable by later kernels of the batch, not by queue writes. */
+  readonly #batchFree = new Map<number, GPUBuffer[]>();
   #pooledBytes = 0;
+  /** Mappable buffers for readback, by size class (reused: creating one per read is a large part of a read's cost). */
+  readonly #staging = new Map<number, GPUBuffer[]>();
+  #encoder: GPUCommandEncoder | undefined;
   /** Validation errors of submitted work, checked before any read (so a bad shader fails instead of hanging). */
   #pendingErrors: Promise<GPUError | null>[] = [];
 
@@ -94,11 +99,13 @@ export class WebGpuDevice {
     return new WebGpuDevice(gpu, device, [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "WebGPU adapter");
   }
 
-  /** A storage buffer of at least `length` elements, from the pool when one of its size class is free. */
-  allocate(length: number, type: ScalarType): DeviceBuffer {
+  /**
+   * A storage buffer of at least `length` elements, from the pool when one of its size class is free. Only a
+   * buffer written by recorded commands (`forQueueWrite` false) may reuse one released during the open batch.
+   */
+  allocate(length: number, type: ScalarType, forQueueWrite = false): DeviceBuffer {
     const size = sizeClass(length * 4);
-    const free = this.#free.get(size);
-    const pooled = free?.pop();
+    const pooled = (forQueueWrite ? undefined : this.#batchFree.get(size)?.pop()) ?? this.#free.get(size)?.pop();
     if (pooled) this.#pooledBytes -= size;
     const buffer = pooled ?? this.device.createBuffer({ size, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST });
     return { buffer, type, length };
@@ -106,17 +113,21 @@ export class WebGpuDevice {
 
   upload(data: TypedArray | Uint8Array, type: ScalarType): DeviceBuffer {
     const values = type === "bool" ? Uint32Array.from(data) : data;
-    const b = this.allocate(values.length, type);
+    const b = this.allocate(values.length, type, true);
     if (values.byteLength > 0) this.device.queue.writeBuffer(b.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
     return b;
   }
 
-  /** Returns a buffer to the pool; work already recorded that uses it is unaffected (queue order). */
+  /**
+   * Returns a buffer to the pool. Work already submitted or recorded that uses it is unaffected: commands run
+   * in recording order, and a queue write (which runs before the open batch) never gets a buffer the batch uses.
+   */
   release(b: DeviceBuffer): void {
     const size = b.buffer.size;
-    const free = this.#free.get(size);
+    const pool = this.#encoder ? this.#batchFree : this.#free;
+    const free = pool.get(size);
     if (free) free.push(b.buffer);
-    else this.#free.set(size, [b.buffer]);
+    else pool.set(size, [b.buffer]);
     this.#pooledBytes += size;
   }
 
@@ -135,10 +146,17 @@ export class WebGpuDevice {
     return pipeline;
   }
 
-  /** Records every kernel into one command buffer and submits once. */
-  run(steps: readonly { kernel: Kernel; buffers: readonly DeviceBuffer[] }[]): void {
-    this.device.pushErrorScope("validation");
-    const encoder = this.device.createCommandEncoder();
+  #batch(): GPUCommandEncoder {
+    if (!this.#encoder) {
+      this.device.pushErrorScope("validation");
+      this.#encoder = this.device.createCommandEncoder();
+    }
+    return this.#encoder;
+  }
+
+  /** Records kernels into the open batch (one command buffer, submitted by `flush`). */
+  record(steps: readonly { kernel: Kernel; buffers: readonly DeviceBuffer[] }[]): void {
+    const encoder = this.#batch();
     for (const { kernel, buffers } of steps) {
       if (kernel.grid === 0) continue;
       const pipeline = this.#pipeline(renderWgsl(kernel));
@@ -153,22 +171,50 @@ export class WebGpuDevice {
       pass.dispatchWorkgroups(x, y);
       pass.end();
     }
+  }
+
+  /** Records a copy of `length` elements from `src` at `srcOffset` to `dst` at `dstOffset` into the open batch. */
+  copy(src: DeviceBuffer, srcOffset: number, dst: DeviceBuffer, dstOffset: number, length: number): void {
+    if (length > 0) this.#batch().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, length * 4);
+  }
+
+  /** Submits the open batch, if any. */
+  flush(): void {
+    const encoder = this.#encoder;
+    if (!encoder) return;
+    this.#encoder = undefined;
     this.device.queue.submit([encoder.finish()]);
     this.#pendingErrors.push(this.device.popErrorScope());
+    for (const [size, buffers] of this.#batchFree) {
+      const free = this.#free.get(size);
+      if (free) free.push(...buffers);
+      else this.#free.set(size, buffers);
+    }
+    this.#batchFree.clear();
+  }
+
+  /** Records every kernel into one command buffer and submits it. */
+  run(steps: readonly { kernel: Kernel; buffers: readonly DeviceBuffer[] }[]): void {
+    this.record(steps);
+    this.flush();
   }
 
   async read(b: DeviceBuffer): Promise<TypedArray | Uint8Array> {
+    this.flush();
+    // The copy is recorded before any await, so a later release and reuse of `b` cannot change what is read.
+    const size = sizeClass(b.length * 4);
+    const staging = this.#staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(b.buffer, 0, staging, 0, Math.max(4, b.length * 4));
+    this.device.queue.submit([encoder.finish()]);
     const errors = (await Promise.all(this.#pendingErrors.splice(0))).filter((e): e is GPUError => e !== null);
     if (errors.length > 0) throw new WgjaxError(`WebGPU rejected a kernel: ${errors.map((e) => e.message).join("; ")}`);
-    const size = Math.max(4, b.length * 4);
-    const staging = this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(b.buffer, 0, staging, 0, size);
-    this.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(MAP_MODE_READ);
     const raw = staging.getMappedRange().slice(0, b.length * 4);
     staging.unmap();
-    staging.destroy();
+    const free = this.#staging.get(size);
+    if (free) free.push(staging);
+    else this.#staging.set(size, [staging]);
     if (b.type === "bool") return Uint8Array.from(new Uint32Array(raw));
     const Ctor = arrayTypeOf(b.type);
     return new Ctor(raw);
@@ -178,7 +224,10 @@ export class WebGpuDevice {
   destroy(): void {
     if (!this.#gpu) return;
     this.device.destroy();
+    this.#encoder = undefined;
     this.#free.clear();
+    this.#batchFree.clear();
+    this.#staging.clear();
     this.#pipelines.clear();
     this.#gpu = undefined;
   }

@@ -1,18 +1,17 @@
 /**
- * The WebGPU device's executable and its arrays: a lowered program runs as one batch of WGSL kernels; results
- * stay on the device (read with `await x.data()`) and can be fed to later calls without copies.
+ * The WebGPU device's executable and its arrays: a plan (src/lowering/plan.ts) whose kernel programs, scan
+ * iterations and copies are recorded into one command buffer per call and submitted once. Results stay on the
+ * device (read with `await x.data()`) and feed later calls without copies.
  */
-import type { ShapedArray } from "../core/aval.js";
-import { type Array, ArrayImpl, type Buffer, arrayFromHost } from "../core/array.js";
-import type { DType } from "../core/dtype.js";
-import { type HostData, allocHost } from "../core/hostData.js";
-import type { ScalarType } from "../lowering/kernelIr.js";
+import { type Array, ArrayImpl, type Buffer } from "../core/array.js";
+import type { HostData } from "../core/hostData.js";
+import { LoweringError } from "../lowering/lower.js";
 import type { BufferRef, Program } from "../lowering/lower.js";
+import { type Plan, layoutOf } from "../lowering/plan.js";
+import { type PlanDevice, mapConsts, runPlan } from "./planRunner.js";
 import type { DeviceBuffer, WebGpuDevice } from "./webgpu.js";
 
-const SCALAR: Partial<Record<DType, ScalarType>> = { float32: "f32", int32: "i32", uint32: "u32", bool: "bool" };
-
-/** An array's data in a GPU buffer. Reading is asynchronous; `release` frees the GPU memory. */
+/** An array's data in a GPU buffer. Reading is asynchronous; `release` returns the buffer to the device's pool. */
 export class WebGpuArrayBuffer implements Buffer {
   readonly device = "webgpu";
   #released = false;
@@ -30,40 +29,65 @@ export class WebGpuArrayBuffer implements Buffer {
   }
 }
 
-export function webgpuExecutable(gpu: WebGpuDevice, program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[]): (args: readonly Array[]) => Array[] {
-  const upload = (x: Array): DeviceBuffer => {
-    const impl = x as ArrayImpl;
-    if (impl.buffer instanceof WebGpuArrayBuffer && impl.buffer.gpu === gpu) return impl.buffer.handle;
-    return gpu.upload(impl.dataSync() as Float32Array, SCALAR[x.dtype]!);
-  };
-  const consts = constants.map(upload);
-  return (args) => {
-    const owned: DeviceBuffer[] = [];
-    const inputs = args.map((a) => {
-      const b = upload(a);
-      if (!((a as ArrayImpl).buffer instanceof WebGpuArrayBuffer)) owned.push(b);
-      return b;
-    });
+type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
+
+function gpuDevice(gpu: WebGpuDevice): PlanDevice<DeviceBuffer> {
+  const upload = (data: Host, x: { type: DeviceBuffer["type"] }): DeviceBuffer => gpu.upload(data, x.type);
+  const run = (program: Program, inputs: readonly DeviceBuffer[]): DeviceBuffer[] => {
     const temps = program.temps.map((t) => gpu.allocate(t.length, t.type));
-    const resolve = (ref: BufferRef): DeviceBuffer => (ref.kind === "input" ? inputs : ref.kind === "const" ? consts : temps)[ref.index]!;
-    gpu.run(program.steps.map((s) => ({ kernel: s.kernel, buffers: s.buffers.map(resolve) })));
-    const kept = new Map<DeviceBuffer, ArrayImpl>();
-    const outs = program.outputs.map((out, i) => {
-      const aval = outAvals[i]!;
-      if (out.kind === "literal") {
-        const data = allocHost(aval.dtype, 1);
-        data[0] = out.value;
-        return arrayFromHost(data, aval);
-      }
-      if (out.kind === "input") return args[out.index]!;
-      if (out.kind === "const") return constants[out.index]!;
-      const handle = temps[out.index]!;
-      let array = kept.get(handle);
-      if (!array) kept.set(handle, (array = new ArrayImpl(aval, new WebGpuArrayBuffer(gpu, handle))));
-      return array;
+    const resolve = (ref: BufferRef): DeviceBuffer => (ref.kind === "input" ? inputs : temps)[ref.index]!;
+    gpu.record(program.steps.map((s) => ({ kernel: s.kernel, buffers: s.buffers.map(resolve) })));
+    const outputs = program.outputs.map((out) => {
+      if (out.kind === "literal") return upload(out.type === "f32" ? Float32Array.of(out.value) : out.type === "i32" ? Int32Array.of(out.value) : Uint32Array.of(out.value), out);
+      return resolve(out);
     });
-    // Uploads and intermediates go back to the pool; later work that reuses them is ordered after this call's.
-    for (const b of [...owned, ...temps]) if (!kept.has(b)) gpu.release(b);
-    return outs;
+    for (const t of temps) if (!outputs.includes(t)) gpu.release(t);
+    return outputs;
+  };
+  return {
+    fromArray: (x) => {
+      const impl = x as ArrayImpl;
+      if (impl.buffer instanceof WebGpuArrayBuffer && impl.buffer.gpu === gpu) return { buffer: impl.buffer.handle, owned: false };
+      return { buffer: upload(impl.dataSync() as Host, layoutOf(x.aval)), owned: true };
+    },
+    literal: (value, aval) => {
+      const { type } = layoutOf(aval);
+      return upload(type === "f32" ? Float32Array.of(value) : type === "i32" ? Int32Array.of(value) : Uint32Array.of(value), { type });
+    },
+    run,
+    slice: (x, offset, length, aval) => {
+      const b = gpu.allocate(length, layoutOf(aval).type);
+      gpu.copy(x, offset, b, 0, length);
+      return b;
+    },
+    allocate: (aval) => {
+      const { type, length } = layoutOf(aval);
+      return gpu.allocate(length, type);
+    },
+    write: (into, offset, x, length) => gpu.copy(x, 0, into, offset, length),
+    readScalar: () => {
+      throw new LoweringError(
+        "a while loop with a data-dependent trip count cannot run inside a synchronous jit call on the webgpu device yet (its predicate must be read back asynchronously); run it on the cpu device, or use fori/scan with static bounds",
+      );
+    },
+    release: (b) => gpu.release(b),
+    toArray: (b, aval) => new ArrayImpl(aval, new WebGpuArrayBuffer(gpu, b)),
+  };
+}
+
+/** The executable of a plan on the WebGPU device: one submit per call. */
+export function webgpuPlanExecutable(gpu: WebGpuDevice, plan: Plan): (args: readonly Array[]) => Array[] {
+  const device = gpuDevice(gpu);
+  // Constants move to the device once, with the executable.
+  const resident = mapConsts(plan, (c) => {
+    const { buffer, owned } = device.fromArray(c);
+    return owned ? device.toArray(buffer, c.aval) : c;
+  });
+  return (args) => {
+    try {
+      return runPlan(device, resident, args);
+    } finally {
+      gpu.flush();
+    }
   };
 }

@@ -9,7 +9,7 @@ import { chooseDotTiling } from "../../src/lowering/dot.js";
 import { lowerJaxpr } from "../../src/lowering/lower.js";
 import { renderWasm } from "../../src/lowering/wasm.js";
 import { CpuDevice } from "../../src/runtime/cpu.js";
-import { cpuExecutable } from "../../src/runtime/cpuExecutable.js";
+import { cpuExecutable } from "../../src/runtime/cpuPlan.js";
 import { expectClose } from "../util/assert.js";
 import { randomArray, rng } from "../util/random.js";
 

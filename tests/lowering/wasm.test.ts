@@ -8,7 +8,7 @@ import { type Array as A, bind, makeJaxpr, reference } from "../../src/index.js"
 import { LoweringError, type Program, lowerJaxpr } from "../../src/lowering/lower.js";
 import { WasmUnsupported, renderWasm } from "../../src/lowering/wasm.js";
 import { CpuDevice } from "../../src/runtime/cpu.js";
-import { cpuExecutable } from "../../src/runtime/cpuExecutable.js";
+import { cpuExecutable } from "../../src/runtime/cpuPlan.js";
 import { expectClose } from "../util/assert.js";
 import { SAMPLES } from "../util/samples.js";
 

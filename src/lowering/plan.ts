@@ -1,0 +1,169 @@
+/**
+ * The execution plan of a jaxpr with control flow. `cond` becomes data flow first: every branch is inlined
+ * and `select_n` picks the results on the device (the branches must be pure, as they are in a jaxpr). The
+ * loops `while` and `scan` then cut the jaxpr into segments: each run of loop-free equations is lowered to
+ * one kernel program (fused as usual), and each loop becomes a node whose condition and body are plans of
+ * their own, run by the device's executor once per iteration.
+ */
+import { ShapedArray } from "../core/aval.js";
+import type { Array } from "../core/array.js";
+import { sizeOf } from "../core/shape.js";
+import { type Atom, ClosedJaxpr, Jaxpr, type JaxprEqn, Literal, Var, eqn } from "../trace/jaxpr.js";
+import { dce, inlineCalls } from "../trace/passes.js";
+import { type Primitive, getPrimitive } from "../core/primitive.js";
+import { type LoweringOptions, type Program, lowerJaxpr, scalarTypeOf } from "./lower.js";
+import type { ScalarType } from "./kernelIr.js";
+
+/** A value in a plan: an environment slot (numbered per plan), or a scalar literal. */
+export type Operand = { readonly slot: number; readonly aval: ShapedArray } | { readonly literal: number; readonly aval: ShapedArray };
+
+export type PlanNode =
+  | { readonly kind: "kernels"; readonly program: Program; readonly inputs: readonly Operand[]; readonly outputs: readonly number[] }
+  | {
+      readonly kind: "while";
+      readonly cond: Plan;
+      readonly body: Plan;
+      readonly condConsts: readonly Operand[];
+      readonly bodyConsts: readonly Operand[];
+      readonly carries: readonly Operand[];
+      readonly outputs: readonly number[];
+    }
+  | {
+      readonly kind: "scan";
+      readonly body: Plan;
+      readonly length: number;
+      readonly reverse: boolean;
+      readonly consts: readonly Operand[];
+      readonly carries: readonly Operand[];
+      readonly xs: readonly Operand[];
+      /** The final carries, then the stacked ys. */
+      readonly outputs: readonly number[];
+    };
+
+/** A plan: slots 0..consts.length-1 hold the constants, the next `inputs.length` the arguments. */
+export interface Plan {
+  readonly consts: readonly Array[];
+  readonly inputs: readonly ShapedArray[];
+  readonly nodes: readonly PlanNode[];
+  readonly outputs: readonly Operand[];
+}
+
+/** The element type and length of a value in a plan (for buffers its executor allocates). */
+export const layoutOf = (aval: ShapedArray): { type: ScalarType; length: number } => ({ type: scalarTypeOf(aval.dtype), length: sizeOf(aval.shape) });
+
+const LOOPS = new Set(["while", "scan"]);
+
+/** A registered primitive, found by name (the lowering does not import the ops layer). */
+const primitive = (name: string): Primitive<never> => getPrimitive(name) as Primitive<never>;
+
+const containsLoop = (jaxpr: Jaxpr): boolean => jaxpr.eqns.some((e) => LOOPS.has(e.primitive.name) || (e.primitive.name === "cond" && (e.params as { branches: readonly ClosedJaxpr[] }).branches.some((b) => containsLoop(b.jaxpr))));
+
+/**
+ * Replaces every `cond` whose branches are loop-free by its branches inlined and a `select_n` per result,
+ * with the index clamped to the branch range as `cond` does. Branch constants become new constants.
+ */
+function condsToSelects(jaxpr: Jaxpr, consts: Array[], constvars: Var[]): Jaxpr {
+  const eqns: JaxprEqn[] = [];
+  const replace = new Map<Var, Atom>();
+  const atom = (a: Atom): Atom => (a instanceof Var ? (replace.get(a) ?? a) : a);
+  for (const original of jaxpr.eqns) {
+    const e = eqn(original.primitive, original.inputs.map(atom), original.params, original.outputs);
+    const branches = e.primitive.name === "cond" ? (e.params as { branches: readonly ClosedJaxpr[] }).branches : undefined;
+    if (!branches || branches.some((b) => containsLoop(b.jaxpr))) {
+      eqns.push(e);
+      continue;
+    }
+    const [index, ...operands] = e.inputs;
+    const int32 = new ShapedArray([], "int32");
+    const clamped = new Var(int32);
+    eqns.push(eqn(primitive("clamp"), [new Literal(0, int32), index!, new Literal(branches.length - 1, int32)], {}, [clamped]));
+    const results = branches.map((branch) => {
+      const inner = condsToSelects(inlineCalls(branch.jaxpr), consts, constvars);
+      const rename = new Map<Var, Atom>();
+      inner.constvars.forEach((cv, i) => {
+        const fresh = new Var(cv.aval);
+        constvars.push(fresh);
+        consts.push(branch.consts[i]!);
+        rename.set(cv, fresh);
+      });
+      inner.invars.forEach((v, i) => rename.set(v, operands[i]!));
+      const renamed = (a: Atom): Atom => (a instanceof Var ? (rename.get(a) ?? a) : a);
+      for (const ie of inner.eqns) {
+        const outputs = ie.outputs.map((v) => {
+          const fresh = new Var(v.aval);
+          rename.set(v, fresh);
+          return fresh;
+        });
+        eqns.push(eqn(ie.primitive, ie.inputs.map(renamed), ie.params, outputs));
+      }
+      return inner.outvars.map(renamed);
+    });
+    e.outputs.forEach((out, i) => {
+      const selected = new Var(out.aval);
+      eqns.push(eqn(primitive("select_n"), [clamped, ...results.map((r) => r[i]!)], {}, [selected]));
+      replace.set(out, selected);
+    });
+  }
+  return new Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars.map(atom));
+}
+
+/** Plans a closed jaxpr for a kernel device. */
+export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan {
+  const consts = [...closed.consts];
+  const constvars = [...closed.jaxpr.constvars];
+  const jaxpr = dce(condsToSelects(inlineCalls(closed.jaxpr), consts, constvars));
+  const groups: (JaxprEqn[] | JaxprEqn)[] = [];
+  for (const e of jaxpr.eqns) {
+    if (LOOPS.has(e.primitive.name)) groups.push(e);
+    else if (globalThis.Array.isArray(groups.at(-1))) (groups.at(-1) as JaxprEqn[]).push(e);
+    else groups.push([e]);
+  }
+  // Variables read after each group: a segment outputs those it defines.
+  const readAfter: Set<Var>[] = [];
+  const live = new Set<Var>(jaxpr.outvars.filter((a): a is Var => a instanceof Var));
+  for (let g = groups.length - 1; g >= 0; g--) {
+    readAfter[g] = new Set(live);
+    for (const e of [groups[g]!].flat()) for (const a of e.inputs) if (a instanceof Var) live.add(a);
+  }
+  const slots = new Map<Var, number>();
+  const slotOf = (v: Var): number => {
+    let slot = slots.get(v);
+    if (slot === undefined) slots.set(v, (slot = slots.size));
+    return slot;
+  };
+  [...constvars, ...jaxpr.invars].forEach(slotOf);
+  const operand = (a: Atom): Operand => (a instanceof Literal ? { literal: a.value, aval: a.aval } : { slot: slotOf(a), aval: a.aval });
+  const nodes = groups.map((group, g): PlanNode => {
+    if (!globalThis.Array.isArray(group)) return loopNode(group, operand, slotOf, options);
+    const defined = new Set(group.flatMap((e) => e.outputs));
+    const inputs: Var[] = [];
+    for (const e of group) for (const a of e.inputs) if (a instanceof Var && !defined.has(a) && !inputs.includes(a)) inputs.push(a);
+    const outputs = [...defined].filter((v) => readAfter[g]!.has(v));
+    const program = lowerJaxpr(new ClosedJaxpr(new Jaxpr([], inputs, group, outputs), []), options);
+    return { kind: "kernels", program, inputs: inputs.map(operand), outputs: outputs.map(slotOf) };
+  });
+  return { consts, inputs: jaxpr.invars.map((v) => v.aval), nodes, outputs: jaxpr.outvars.map(operand) };
+}
+
+function loopNode(e: JaxprEqn, operand: (a: Atom) => Operand, slotOf: (v: Var) => number, options?: LoweringOptions): PlanNode {
+  const inputs = e.inputs.map(operand);
+  const outputs = e.outputs.map(slotOf);
+  if (e.primitive.name === "while") {
+    const p = e.params as { cond_jaxpr: ClosedJaxpr; body_jaxpr: ClosedJaxpr; cond_nconsts: number; body_nconsts: number };
+    const condConsts = inputs.slice(0, p.cond_nconsts);
+    const bodyConsts = inputs.slice(p.cond_nconsts, p.cond_nconsts + p.body_nconsts);
+    const carries = inputs.slice(p.cond_nconsts + p.body_nconsts);
+    return { kind: "while", cond: planJaxpr(p.cond_jaxpr, options), body: planJaxpr(p.body_jaxpr, options), condConsts, bodyConsts, carries, outputs };
+  }
+  const p = e.params as { jaxpr: ClosedJaxpr; length: number; reverse: boolean; num_consts: number; num_carry: number };
+  return {
+    kind: "scan",
+    body: planJaxpr(p.jaxpr, options),
+    length: p.length,
+    reverse: p.reverse,
+    consts: inputs.slice(0, p.num_consts),
+    carries: inputs.slice(p.num_consts, p.num_consts + p.num_carry),
+    xs: inputs.slice(p.num_consts + p.num_carry),
+    outputs,
+  };
+}

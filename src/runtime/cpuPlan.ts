@@ -1,0 +1,65 @@
+/**
+ * The CPU device's executable: a plan (src/lowering/plan.ts) whose kernel programs run as compiled WebAssembly
+ * or JavaScript on typed arrays, with loops driven from JavaScript. Arrays stay on the host, so results are
+ * ordinary host arrays.
+ */
+import type { ShapedArray } from "../core/aval.js";
+import { type Array, arrayFromHost } from "../core/array.js";
+import type { HostData } from "../core/hostData.js";
+import type { ScalarType } from "../lowering/kernelIr.js";
+import type { BufferRef, Program } from "../lowering/lower.js";
+import { type Plan, layoutOf } from "../lowering/plan.js";
+import { CpuDevice } from "./cpu.js";
+import { type PlanDevice, runPlan } from "./planRunner.js";
+
+type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
+
+const allocate = (t: ScalarType, n: number): Host => (t === "f32" ? new Float32Array(n) : t === "i32" ? new Int32Array(n) : t === "u32" ? new Uint32Array(n) : new Uint8Array(n));
+
+/** Dumps each lowered program when WGJAX_DUMP names "plan" (one line per kernel). */
+function dump(program: Program): void {
+  const setting = typeof process !== "undefined" ? (process.env?.WGJAX_DUMP ?? "") : "";
+  if (!setting.split(",").includes("plan")) return;
+  for (const step of program.steps) console.log(`${step.kernel.name}: grid ${step.kernel.grid}, buffers ${step.buffers.map((b) => `${b.kind}${b.index}`).join(" ")}`);
+}
+
+/** Runs a kernel program on host buffers (its inputs in order); returns a buffer per output. */
+export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly Host[], consts: readonly Host[] = []): Host[] {
+  const temps = program.temps.map((t) => allocate(t.type, t.length));
+  const resolve = (ref: BufferRef): Host => (ref.kind === "input" ? inputs : ref.kind === "const" ? consts : temps)[ref.index]!;
+  for (const step of program.steps) cpu.run(step.kernel, step.buffers.map(resolve));
+  return program.outputs.map((out) => (out.kind === "literal" ? allocate(out.type, 1).fill(out.value) : resolve(out)));
+}
+
+function hostDevice(cpu: CpuDevice): PlanDevice<Host> {
+  return {
+    fromArray: (x) => ({ buffer: x.dataSync() as Host, owned: false }),
+    literal: (value, aval) => allocate(layoutOf(aval).type, 1).fill(value),
+    run: (program, inputs) => runProgram(cpu, program, inputs),
+    slice: (x, offset, length) => x.subarray(offset, offset + length),
+    allocate: (aval) => {
+      const { type, length } = layoutOf(aval);
+      return allocate(type, length);
+    },
+    write: (into, offset, x, length) => into.set(x.subarray(0, length), offset),
+    readScalar: (x) => x[0]!,
+    release: () => {},
+    toArray: (x, aval) => arrayFromHost(x as HostData, aval),
+  };
+}
+
+const shared = new CpuDevice();
+
+/** Runs one lowered program (of a jaxpr with `constants` and `outAvals`) on the CPU: for tests and benchmarks of single programs. */
+export function cpuExecutable(program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[], cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
+  dump(program);
+  const consts = constants.map((c) => c.dataSync() as Host);
+  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync() as Host), consts).map((data, i) => arrayFromHost(data as HostData, outAvals[i]!));
+}
+
+/** The executable of a plan on the CPU (by default on the process's shared CPU device). */
+export function cpuPlanExecutable(plan: Plan, cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
+  for (const node of plan.nodes) if (node.kind === "kernels") dump(node.program);
+  const device = hostDevice(cpu);
+  return (args) => runPlan(device, plan, args);
+}

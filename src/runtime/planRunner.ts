@@ -1,0 +1,130 @@
+/**
+ * Runs a plan (src/lowering/plan.ts) on a kernel device: kernel programs in order, and loops driven from
+ * the host. A `scan` runs its body once per iteration on a slice of each `xs` and writes each `ys` slice
+ * into a stacked result; carries pass from one iteration to the next without copies. A `while` evaluates
+ * its condition program and reads the predicate back before every iteration (the device decides how: on the
+ * CPU it is a plain read).
+ */
+import { ShapedArray } from "../core/aval.js";
+import type { Array } from "../core/array.js";
+import type { Program } from "../lowering/lower.js";
+import { type Operand, type Plan, layoutOf } from "../lowering/plan.js";
+
+/** What a device provides to run plans; B is its buffer handle. */
+export interface PlanDevice<B> {
+  /** An array's data on the device; `owned` is false when the buffer belongs to the array (do not release it). */
+  fromArray(x: Array): { buffer: B; owned: boolean };
+  literal(value: number, aval: ShapedArray): B;
+  /** Runs a kernel program; the results are fresh buffers, or some of `inputs` when an output is an input. */
+  run(program: Program, inputs: readonly B[]): B[];
+  /** A fresh buffer with elements [offset, offset + length) of `x`. */
+  slice(x: B, offset: number, length: number, aval: ShapedArray): B;
+  /** A fresh buffer for `aval`'s elements (contents unspecified). */
+  allocate(aval: ShapedArray): B;
+  /** Copies `x` into `into` at element `offset`. */
+  write(into: B, offset: number, x: B, length: number): void;
+  /** The first element of a buffer, as a number (a while loop's predicate). */
+  readScalar(x: B): number;
+  release(x: B): void;
+  toArray(x: B, aval: ShapedArray): Array;
+}
+
+/** The plan with every constant, nested plans' included, replaced by `f` of it (e.g. moved to a device once). */
+export function mapConsts(plan: Plan, f: (x: Array) => Array): Plan {
+  const nodes = plan.nodes.map((node) => {
+    if (node.kind === "while") return { ...node, cond: mapConsts(node.cond, f), body: mapConsts(node.body, f) };
+    if (node.kind === "scan") return { ...node, body: mapConsts(node.body, f) };
+    return node;
+  });
+  return { ...plan, consts: plan.consts.map(f), nodes };
+}
+
+/** Runs `plan` on `args`; buffers made along the way are released, results become arrays. */
+export function runPlan<B>(device: PlanDevice<B>, plan: Plan, args: readonly Array[]): Array[] {
+  const consts = plan.consts.map((c) => device.fromArray(c));
+  const inputs = args.map((a) => device.fromArray(a));
+  const outputs = execute(device, plan, [...consts, ...inputs].map((x) => x.buffer));
+  const borrowed = new Set([...consts, ...inputs].filter((x) => !x.owned).map((x) => x.buffer));
+  const arrays = new Map<B, Array>();
+  const result = outputs.map((b, i) => {
+    const out = plan.outputs[i]!;
+    const argIndex = "slot" in out ? out.slot - consts.length : -1;
+    if (argIndex >= 0 && argIndex < inputs.length && !inputs[argIndex]!.owned) return args[argIndex]!;
+    let array = arrays.get(b);
+    if (!array) arrays.set(b, (array = device.toArray(b, out.aval)));
+    return array;
+  });
+  for (const x of [...consts, ...inputs]) if (x.owned && !arrays.has(x.buffer) && !borrowed.has(x.buffer)) device.release(x.buffer);
+  return result;
+}
+
+/**
+ * Runs a plan on buffers for its constants and inputs; returns a buffer per output. Every buffer the plan
+ * creates and does not return is released; the given ones are left alone.
+ */
+function execute<B>(device: PlanDevice<B>, plan: Plan, given: readonly B[]): B[] {
+  const env: B[] = [...given];
+  const mine = new Set<B>();
+  const read = (a: Operand): B => {
+    if ("slot" in a) return env[a.slot]!;
+    const b = device.literal(a.literal, a.aval);
+    mine.add(b);
+    return b;
+  };
+  const bind = (slots: readonly number[], buffers: readonly B[]): void => {
+    slots.forEach((slot, i) => (env[slot] = buffers[i]!));
+    for (const b of buffers) if (!given.includes(b)) mine.add(b);
+  };
+  for (const node of plan.nodes) {
+    if (node.kind === "kernels") bind(node.outputs, device.run(node.program, node.inputs.map(read)));
+    else if (node.kind === "while") bind(node.outputs, runWhile(device, node.cond, node.body, node.condConsts.map(read), node.bodyConsts.map(read), node.carries.map(read)));
+    else bind(node.outputs, runScan(device, node.body, node.length, node.reverse, node.consts.map(read), node.carries.map(read), node.xs.map(read)));
+  }
+  const results = plan.outputs.map(read);
+  for (const b of mine) if (!results.includes(b)) device.release(b);
+  return results;
+}
+
+/** Releases the buffers of `old` that are neither kept in `now` nor owned by the caller. */
+function retire<B>(device: PlanDevice<B>, old: readonly B[], now: readonly B[], callers: readonly B[]): void {
+  for (const b of new Set(old)) if (!now.includes(b) && !callers.includes(b)) device.release(b);
+}
+
+function runWhile<B>(device: PlanDevice<B>, cond: Plan, body: Plan, condConsts: B[], bodyConsts: B[], init: B[]): B[] {
+  let carries = init;
+  for (;;) {
+    const [predicate] = execute(device, cond, [...condConsts, ...carries]);
+    const go = device.readScalar(predicate!) !== 0;
+    if (![...condConsts, ...carries].includes(predicate!)) device.release(predicate!);
+    if (!go) return carries;
+    const next = execute(device, body, [...bodyConsts, ...carries]);
+    retire(device, carries, next, [...init, ...bodyConsts, ...condConsts]);
+    carries = next;
+  }
+}
+
+function runScan<B>(device: PlanDevice<B>, body: Plan, length: number, reverse: boolean, consts: B[], init: B[], xs: B[]): B[] {
+  const numCarry = init.length;
+  const xAvals = body.inputs.slice(consts.length + numCarry);
+  const yAvals = body.outputs.slice(numCarry).map((a) => a.aval);
+  const ys = yAvals.map((aval) => device.allocate(new ShapedArray([length, ...aval.shape], aval.dtype)));
+  let carries = init;
+  for (let step = 0; step < length; step++) {
+    const i = reverse ? length - 1 - step : step;
+    const slices = xs.map((x, k) => {
+      const { length: n } = layoutOf(xAvals[k]!);
+      return device.slice(x, i * n, n, xAvals[k]!);
+    });
+    const outs = execute(device, body, [...consts, ...carries, ...slices]);
+    const next = outs.slice(0, numCarry);
+    outs.slice(numCarry).forEach((y, k) => {
+      const { length: n } = layoutOf(yAvals[k]!);
+      device.write(ys[k]!, i * n, y, n);
+      if (!next.includes(y) && ![...consts, ...carries, ...slices].includes(y)) device.release(y);
+    });
+    for (const s of slices) if (!next.includes(s)) device.release(s);
+    retire(device, carries, next, [...init, ...consts]);
+    carries = next;
+  }
+  return [...carries, ...ys];
+}
