@@ -2,8 +2,9 @@
  * Runs a plan (src/lowering/plan.ts) on a kernel device: kernel programs in order, and loops driven from
  * the host. A `scan` runs its body once per iteration on a slice of each `xs` and writes each `ys` slice
  * into a stacked result; carries pass from one iteration to the next without copies. A `while` evaluates
- * its condition program and reads the predicate back before every iteration (the device decides how: on the
- * CPU it is a plain read).
+ * its condition program and reads the predicate back before every iteration: the runner is a generator that
+ * yields the predicate's buffer, so one implementation serves a synchronous device (the CPU reads it in place)
+ * and an asynchronous one (WebGPU awaits the readback).
  */
 import { ShapedArray } from "../core/aval.js";
 import type { Array } from "../core/array.js";
@@ -23,8 +24,8 @@ export interface PlanDevice<B> {
   allocate(aval: ShapedArray): B;
   /** Copies `x` into `into` at element `offset`. */
   write(into: B, offset: number, x: B, length: number): void;
-  /** The first element of a buffer, as a number (a while loop's predicate). */
-  readScalar(x: B): number;
+  /** The first element of a buffer, as a number (a while loop's predicate); asynchronous on a GPU. */
+  readScalar(x: B): number | Promise<number>;
   release(x: B): void;
   toArray(x: B, aval: ShapedArray): Array;
 }
@@ -39,30 +40,66 @@ export function mapConsts(plan: Plan, f: (x: Array) => Array): Plan {
   return { ...plan, consts: plan.consts.map(f), nodes };
 }
 
-/** Runs `plan` on `args`; buffers made along the way are released, results become arrays. */
-export function runPlan<B>(device: PlanDevice<B>, plan: Plan, args: readonly Array[]): Array[] {
-  const consts = plan.consts.map((c) => device.fromArray(c));
-  const inputs = args.map((a) => device.fromArray(a));
-  const outputs = execute(device, plan, [...consts, ...inputs].map((x) => x.buffer));
-  const borrowed = new Set([...consts, ...inputs].filter((x) => !x.owned).map((x) => x.buffer));
-  const arrays = new Map<B, Array>();
+/** A run of a plan in progress: it yields each predicate buffer it needs read, and is resumed with the value. */
+type Run<B, T> = Generator<B, T, number>;
+
+/** The buffers for a plan's constants and arguments, and which of them the run made (and must release). */
+export interface Bound<B> {
+  readonly given: readonly B[];
+  readonly made: ReadonlySet<B>;
+}
+
+/** Binds a plan's constants and arguments to buffers (uploading what is not on the device yet). */
+export function bindArgs<B>(device: PlanDevice<B>, plan: Plan, args: readonly Array[]): Bound<B> {
+  const bound = [...plan.consts, ...args].map((x) => device.fromArray(x));
+  const kept = new Set(bound.filter((x) => !x.owned).map((x) => x.buffer));
+  return { given: bound.map((x) => x.buffer), made: new Set(bound.filter((x) => x.owned && !kept.has(x.buffer)).map((x) => x.buffer)) };
+}
+
+function* arrays<B>(device: PlanDevice<B>, plan: Plan, args: readonly Array[]): Run<B, Array[]> {
+  const { given, made } = bindArgs(device, plan, args);
+  const outputs = yield* execute(device, plan, given);
+  const wrapped = new Map<B, Array>();
   const result = outputs.map((b, i) => {
     const out = plan.outputs[i]!;
-    const argIndex = "slot" in out ? out.slot - consts.length : -1;
-    if (argIndex >= 0 && argIndex < inputs.length && !inputs[argIndex]!.owned) return args[argIndex]!;
-    let array = arrays.get(b);
-    if (!array) arrays.set(b, (array = device.toArray(b, out.aval)));
+    const argIndex = "slot" in out ? out.slot - plan.consts.length : -1;
+    if (argIndex >= 0 && argIndex < args.length && !made.has(b)) return args[argIndex]!;
+    let array = wrapped.get(b);
+    if (!array) wrapped.set(b, (array = device.toArray(b, out.aval)));
     return array;
   });
-  for (const x of [...consts, ...inputs]) if (x.owned && !arrays.has(x.buffer) && !borrowed.has(x.buffer)) device.release(x.buffer);
+  for (const b of made) if (!wrapped.has(b)) device.release(b);
   return result;
+}
+
+/** Runs `plan` on `args` on a synchronous device; buffers made along the way are released, results become arrays. */
+export function runPlan<B>(device: PlanDevice<B>, plan: Plan, args: readonly Array[]): Array[] {
+  const run = arrays(device, plan, args);
+  for (let step = run.next(); ; ) {
+    if (step.done) return step.value;
+    const value = device.readScalar(step.value);
+    if (typeof value !== "number") throw new Error("runPlan: this device reads asynchronously; use runPlanAsync");
+    step = run.next(value);
+  }
+}
+
+/**
+ * Runs `plan` on arguments bound beforehand, awaiting each predicate read, and copies each output into `into`
+ * (buffers the caller allocated before the run), so results can be handed out before the run finishes.
+ */
+export async function runPlanInto<B>(device: PlanDevice<B>, plan: Plan, { given, made }: Bound<B>, into: readonly B[]): Promise<void> {
+  const run = execute(device, plan, given);
+  let step = run.next();
+  while (!step.done) step = run.next(await device.readScalar(step.value));
+  step.value.forEach((b, i) => device.write(into[i]!, 0, b, layoutOf(plan.outputs[i]!.aval).length));
+  for (const b of new Set([...made, ...step.value])) if (made.has(b) || !given.includes(b)) device.release(b);
 }
 
 /**
  * Runs a plan on buffers for its constants and inputs; returns a buffer per output. Every buffer the plan
  * creates and does not return is released; the given ones are left alone.
  */
-function execute<B>(device: PlanDevice<B>, plan: Plan, given: readonly B[]): B[] {
+function* execute<B>(device: PlanDevice<B>, plan: Plan, given: readonly B[]): Run<B, B[]> {
   const env: B[] = [...given];
   const mine = new Set<B>();
   const read = (a: Operand): B => {
@@ -77,8 +114,8 @@ function execute<B>(device: PlanDevice<B>, plan: Plan, given: readonly B[]): B[]
   };
   for (const node of plan.nodes) {
     if (node.kind === "kernels") bind(node.outputs, device.run(node.program, node.inputs.map(read)));
-    else if (node.kind === "while") bind(node.outputs, runWhile(device, node.cond, node.body, node.condConsts.map(read), node.bodyConsts.map(read), node.carries.map(read)));
-    else bind(node.outputs, runScan(device, node.body, node.length, node.reverse, node.consts.map(read), node.carries.map(read), node.xs.map(read)));
+    else if (node.kind === "while") bind(node.outputs, yield* runWhile(device, node.cond, node.body, node.condConsts.map(read), node.bodyConsts.map(read), node.carries.map(read)));
+    else bind(node.outputs, yield* runScan(device, node.body, node.length, node.reverse, node.consts.map(read), node.carries.map(read), node.xs.map(read)));
   }
   const results = plan.outputs.map(read);
   for (const b of mine) if (!results.includes(b)) device.release(b);
@@ -90,20 +127,20 @@ function retire<B>(device: PlanDevice<B>, old: readonly B[], now: readonly B[], 
   for (const b of new Set(old)) if (!now.includes(b) && !callers.includes(b)) device.release(b);
 }
 
-function runWhile<B>(device: PlanDevice<B>, cond: Plan, body: Plan, condConsts: B[], bodyConsts: B[], init: B[]): B[] {
+function* runWhile<B>(device: PlanDevice<B>, cond: Plan, body: Plan, condConsts: B[], bodyConsts: B[], init: B[]): Run<B, B[]> {
   let carries = init;
   for (;;) {
-    const [predicate] = execute(device, cond, [...condConsts, ...carries]);
-    const go = device.readScalar(predicate!) !== 0;
+    const [predicate] = yield* execute(device, cond, [...condConsts, ...carries]);
+    const go = (yield predicate!) !== 0;
     if (![...condConsts, ...carries].includes(predicate!)) device.release(predicate!);
     if (!go) return carries;
-    const next = execute(device, body, [...bodyConsts, ...carries]);
+    const next = yield* execute(device, body, [...bodyConsts, ...carries]);
     retire(device, carries, next, [...init, ...bodyConsts, ...condConsts]);
     carries = next;
   }
 }
 
-function runScan<B>(device: PlanDevice<B>, body: Plan, length: number, reverse: boolean, consts: B[], init: B[], xs: B[]): B[] {
+function* runScan<B>(device: PlanDevice<B>, body: Plan, length: number, reverse: boolean, consts: B[], init: B[], xs: B[]): Run<B, B[]> {
   const numCarry = init.length;
   const xAvals = body.inputs.slice(consts.length + numCarry);
   const yAvals = body.outputs.slice(numCarry).map((a) => a.aval);
@@ -115,7 +152,7 @@ function runScan<B>(device: PlanDevice<B>, body: Plan, length: number, reverse: 
       const { length: n } = layoutOf(xAvals[k]!);
       return device.slice(x, i * n, n, xAvals[k]!);
     });
-    const outs = execute(device, body, [...consts, ...carries, ...slices]);
+    const outs = yield* execute(device, body, [...consts, ...carries, ...slices]);
     const next = outs.slice(0, numCarry);
     outs.slice(numCarry).forEach((y, k) => {
       const { length: n } = layoutOf(yAvals[k]!);

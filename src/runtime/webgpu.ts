@@ -64,6 +64,12 @@ export class WebGpuDevice {
   /** Released while a batch is being recorded: reusable by later kernels of the batch, not by queue writes. */
   readonly #batchFree = new Map<number, GPUBuffer[]>();
   #pooledBytes = 0;
+  /** Work that must finish before anything else touches the device (a run that reads back a loop predicate). */
+  #tail: Promise<void> | undefined;
+  #queued = 0;
+  #failure: unknown;
+  /** Buffers released while deferred work may still use them: pooled once the device is idle. */
+  #deferred: DeviceBuffer[] = [];
   /** Mappable buffers for readback, by size class (reused: creating one per read is a large part of a read's cost). */
   readonly #staging = new Map<number, GPUBuffer[]>();
   #encoder: GPUCommandEncoder | undefined;
@@ -123,6 +129,12 @@ export class WebGpuDevice {
    * in recording order, and a queue write (which runs before the open batch) never gets a buffer the batch uses.
    */
   release(b: DeviceBuffer): void {
+    if (this.#tail) this.#deferred.push(b);
+    else this.releaseNow(b);
+  }
+
+  /** Returns a buffer to the pool at once: for the work that is running, which knows its own buffers' last use. */
+  releaseNow(b: DeviceBuffer): void {
     const size = b.buffer.size;
     const pool = this.#encoder ? this.#batchFree : this.#free;
     const free = pool.get(size);
@@ -199,7 +211,40 @@ export class WebGpuDevice {
     this.flush();
   }
 
+  /** True while deferred work is queued: new work must then be queued behind it (`enqueue`). */
+  get busy(): boolean {
+    return this.#tail !== undefined;
+  }
+
+  /**
+   * Queues work that awaits the GPU (a while loop reading back its predicate) behind any queued before it. Until
+   * the queue drains, releases are deferred and reads wait; a failure is raised by the next read.
+   */
+  enqueue(task: () => Promise<void>): void {
+    this.#queued++;
+    this.#tail = (this.#tail ?? Promise.resolve())
+      .then(task)
+      .catch((error: unknown) => {
+        this.#failure ??= error;
+      })
+      .finally(() => {
+        if (--this.#queued > 0) return;
+        this.#tail = undefined;
+        for (const b of this.#deferred.splice(0)) this.releaseNow(b);
+      });
+  }
+
+  /** The data of a buffer, once all queued work has finished. */
   async read(b: DeviceBuffer): Promise<TypedArray | Uint8Array> {
+    while (this.#tail) await this.#tail;
+    const failure = this.#failure;
+    this.#failure = undefined;
+    if (failure) throw failure;
+    return this.readNow(b);
+  }
+
+  /** The data of a buffer as the submitted work leaves it (for queued work reading its own results). */
+  async readNow(b: DeviceBuffer): Promise<TypedArray | Uint8Array> {
     this.flush();
     // The copy is recorded before any await, so a later release and reuse of `b` cannot change what is read.
     const size = sizeClass(b.length * 4);

@@ -5,10 +5,9 @@
  */
 import { type Array, ArrayImpl, type Buffer } from "../core/array.js";
 import type { HostData } from "../core/hostData.js";
-import { LoweringError } from "../lowering/lower.js";
 import type { BufferRef, Program } from "../lowering/lower.js";
 import { type Plan, layoutOf } from "../lowering/plan.js";
-import { type PlanDevice, mapConsts, runPlan } from "./planRunner.js";
+import { type PlanDevice, bindArgs, mapConsts, runPlan, runPlanInto } from "./planRunner.js";
 import type { DeviceBuffer, WebGpuDevice } from "./webgpu.js";
 
 /** An array's data in a GPU buffer. Reading is asynchronous; `release` returns the buffer to the device's pool. */
@@ -65,17 +64,20 @@ function gpuDevice(gpu: WebGpuDevice): PlanDevice<DeviceBuffer> {
       return gpu.allocate(length, type);
     },
     write: (into, offset, x, length) => gpu.copy(x, 0, into, offset, length),
-    readScalar: () => {
-      throw new LoweringError(
-        "a while loop with a data-dependent trip count cannot run inside a synchronous jit call on the webgpu device yet (its predicate must be read back asynchronously); run it on the cpu device, or use fori/scan with static bounds",
-      );
-    },
-    release: (b) => gpu.release(b),
+    readScalar: async (x) => (await gpu.readNow(x))[0]!,
+    release: (b) => gpu.releaseNow(b),
     toArray: (b, aval) => new ArrayImpl(aval, new WebGpuArrayBuffer(gpu, b)),
   };
 }
 
-/** The executable of a plan on the WebGPU device: one submit per call. */
+const hasWhile = (plan: Plan): boolean => plan.nodes.some((n) => n.kind === "while" || (n.kind === "scan" && hasWhile(n.body)));
+
+/**
+ * The executable of a plan on the WebGPU device: one submit per call. A call whose plan has a `while` loop
+ * reads the predicate back once per iteration, which is asynchronous: such a call returns arrays at once, on
+ * buffers allocated for the results, and runs queued on the device; later calls, reads and releases wait for
+ * it in order. (Loops with static trip counts — `scan`, `fori` with JS-number bounds — never read back.)
+ */
 export function webgpuPlanExecutable(gpu: WebGpuDevice, plan: Plan): (args: readonly Array[]) => Array[] {
   const device = gpuDevice(gpu);
   // Constants move to the device once, with the executable.
@@ -83,11 +85,26 @@ export function webgpuPlanExecutable(gpu: WebGpuDevice, plan: Plan): (args: read
     const { buffer, owned } = device.fromArray(c);
     return owned ? device.toArray(buffer, c.aval) : c;
   });
+  const deferred = hasWhile(plan);
   return (args) => {
-    try {
-      return runPlan(device, resident, args);
-    } finally {
-      gpu.flush();
+    if (!deferred && !gpu.busy) {
+      try {
+        return runPlan(device, resident, args);
+      } finally {
+        gpu.flush();
+      }
     }
+    // The arguments' buffers are taken now: the caller may dispose the arrays before the queued run starts.
+    const bound = bindArgs(device, resident, args);
+    const outs = resident.outputs.map((o) => device.allocate(o.aval));
+    const arrays = outs.map((b, i) => device.toArray(b, resident.outputs[i]!.aval));
+    gpu.enqueue(async () => {
+      try {
+        await runPlanInto(device, resident, bound, outs);
+      } finally {
+        gpu.flush();
+      }
+    });
+    return arrays;
   };
 }

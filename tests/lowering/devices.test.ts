@@ -47,18 +47,8 @@ it("lists the devices", () => {
   expect(devices()).toEqual(expect.arrayContaining(["interpreter", ...kernelDevices]));
 });
 
-/** Programs a device cannot run yet, each with the error it raises instead (tested below). */
-const NOT_YET: Record<string, RegExp> = { webgpu: /while loop with a data-dependent trip count cannot run inside a synchronous jit call on the webgpu device yet/ };
-const WHILE = "while loop with a data-dependent trip count";
-
 describe.each(kernelDevices)("jit on %s matches the reference interpreter", (device) => {
   for (const [name, f, makeArgs, rtol] of programs) {
-    if (name === WHILE && NOT_YET[device]) {
-      it(`${name}: a clear error`, () => {
-        expect(() => jit(f, { device })(...makeArgs())).toThrow(NOT_YET[device]!);
-      });
-      continue;
-    }
     it(name, async () => {
       const args = makeArgs();
       const expected = [jit(f)(...args) as A | A[]].flat(3) as A[];
@@ -87,6 +77,30 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     expect(globalThis.Array.from(await eager.data())).toEqual([9, 25, 49]);
     z.dispose();
     expect(() => z.mul(2)).toThrow(/disposed/);
+  });
+
+  it("a while loop runs queued: later calls, eager operations, reads and disposals wait for it in order", async () => {
+    const grow = jit((v: A) => lax.whileLoop((c: A) => np.sum(c).lt(1000), (c: A) => c.mul(2), v), { device: "webgpu" });
+    const x = np.array([1, 2, 3]);
+    const onGpu = jit((v: A) => v.add(0), { device: "webgpu" })(x) as ArrayImpl;
+    const y = grow(onGpu) as ArrayImpl;
+    expect(gpu!.busy).toBe(true);
+    onGpu.dispose();
+    const z = jit((v: A) => v.add(1), { device: "webgpu" })(y) as ArrayImpl;
+    const w = z.mul(y) as ArrayImpl;
+    const expected = [256, 512, 768];
+    expect(globalThis.Array.from(await y.data())).toEqual(expected);
+    expect(globalThis.Array.from(await z.data())).toEqual(expected.map((e) => e + 1));
+    expect(globalThis.Array.from(await w.data())).toEqual(expected.map((e) => (e + 1) * e));
+    expect(gpu!.busy).toBe(false);
+  });
+
+  it("a call with a disposed argument fails at the call, not in the queued run", async () => {
+    const count = jit((v: A) => lax.whileLoop((c: A) => np.sum(c).lt(10), (c: A) => c.add(1), v), { device: "webgpu" });
+    const x = jit((v: A) => v.add(0), { device: "webgpu" })(np.array([1, 2])) as ArrayImpl;
+    x.dispose();
+    expect(() => count(x)).toThrow(/disposed/);
+    expect(globalThis.Array.from(await (count(np.array([1, 2])) as A).data())).toEqual([5, 6]);
   });
 
   it("reuses pooled buffers across calls instead of allocating new ones", async () => {
