@@ -13,6 +13,7 @@ export * as tree from "./core/tree.js";
 export { makeJaxpr } from "./trace/stage.js";
 export { jit, type JitOptions, type Jitted } from "./trace/jit.js";
 export { defaultDevice, devices } from "./trace/executable.js";
+export { deviceGet, devicePut } from "./trace/devicePut.js";
 import { registerCompiler } from "./trace/executable.js";
 import { planJaxpr } from "./lowering/plan.js";
 import { cpuPlanExecutable } from "./runtime/cpuPlan.js";

@@ -10,6 +10,7 @@ import type { Array } from "../core/array.js";
 import { sizeOf } from "../core/shape.js";
 import { type Atom, ClosedJaxpr, Jaxpr, type JaxprEqn, Literal, Var, eqn } from "../trace/jaxpr.js";
 import { dce, inlineCalls } from "../trace/passes.js";
+import { dumps } from "../core/env.js";
 import { type Primitive, getPrimitive } from "../core/primitive.js";
 import { type LoweringOptions, type Program, lowerJaxpr, scalarTypeOf } from "./lower.js";
 import type { ScalarType } from "./kernelIr.js";
@@ -142,7 +143,27 @@ export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan 
     const program = lowerJaxpr(new ClosedJaxpr(new Jaxpr([], inputs, group, outputs), []), options);
     return { kind: "kernels", program, inputs: inputs.map(operand), outputs: outputs.map(slotOf) };
   });
-  return { consts, inputs: jaxpr.invars.map((v) => v.aval), nodes, outputs: jaxpr.outvars.map(operand) };
+  const plan: Plan = { consts, inputs: jaxpr.invars.map((v) => v.aval), nodes, outputs: jaxpr.outvars.map(operand) };
+  if (dumps("plan")) console.log(printPlan(plan));
+  return plan;
+}
+
+/** A listing of a plan: one line per kernel (its grid and buffers), loops with their bodies indented. */
+export function printPlan(plan: Plan, indent = ""): string {
+  const lines: string[] = [];
+  const operand = (o: Operand): string => ("slot" in o ? `%${o.slot}` : String(o.literal));
+  for (const node of plan.nodes) {
+    if (node.kind === "kernels") {
+      lines.push(`${indent}kernels (${node.inputs.map(operand).join(" ")}) -> (${node.outputs.map((s) => `%${s}`).join(" ")})`);
+      for (const step of node.program.steps) lines.push(`${indent}  ${step.kernel.name}: grid ${step.kernel.grid}, buffers ${step.buffers.map((b) => `${b.kind}${b.index}`).join(" ")}`);
+    } else if (node.kind === "while") {
+      lines.push(`${indent}while carries (${node.carries.map(operand).join(" ")}) -> (${node.outputs.map((s) => `%${s}`).join(" ")})`, `${indent}  cond:`, printPlan(node.cond, `${indent}    `), `${indent}  body:`, printPlan(node.body, `${indent}    `));
+    } else {
+      lines.push(`${indent}scan length ${node.length}${node.reverse ? " reverse" : ""} -> (${node.outputs.map((s) => `%${s}`).join(" ")})`, printPlan(node.body, `${indent}  `));
+    }
+  }
+  lines.push(`${indent}outputs (${plan.outputs.map(operand).join(" ")})`);
+  return lines.join("\n");
 }
 
 function loopNode(e: JaxprEqn, operand: (a: Atom) => Operand, slotOf: (v: Var) => number, options?: LoweringOptions): PlanNode {

@@ -16,13 +16,6 @@ type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
 
 const allocate = (t: ScalarType, n: number): Host => (t === "f32" ? new Float32Array(n) : t === "i32" ? new Int32Array(n) : t === "u32" ? new Uint32Array(n) : new Uint8Array(n));
 
-/** Dumps each lowered program when WGJAX_DUMP names "plan" (one line per kernel). */
-function dump(program: Program): void {
-  const setting = typeof process !== "undefined" ? (process.env?.WGJAX_DUMP ?? "") : "";
-  if (!setting.split(",").includes("plan")) return;
-  for (const step of program.steps) console.log(`${step.kernel.name}: grid ${step.kernel.grid}, buffers ${step.buffers.map((b) => `${b.kind}${b.index}`).join(" ")}`);
-}
-
 /** Runs a kernel program on host buffers (its inputs in order); returns a buffer per output. */
 export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly Host[], consts: readonly Host[] = []): Host[] {
   const temps = program.temps.map((t) => allocate(t.type, t.length));
@@ -52,14 +45,12 @@ const shared = new CpuDevice();
 
 /** Runs one lowered program (of a jaxpr with `constants` and `outAvals`) on the CPU: for tests and benchmarks of single programs. */
 export function cpuExecutable(program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[], cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
-  dump(program);
   const consts = constants.map((c) => c.dataSync() as Host);
   return (args) => runProgram(cpu, program, args.map((a) => a.dataSync() as Host), consts).map((data, i) => arrayFromHost(data as HostData, outAvals[i]!));
 }
 
 /** The executable of a plan on the CPU (by default on the process's shared CPU device). */
 export function cpuPlanExecutable(plan: Plan, cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
-  for (const node of plan.nodes) if (node.kind === "kernels") dump(node.program);
   const device = hostDevice(cpu);
   return (args) => runPlan(device, plan, args);
 }

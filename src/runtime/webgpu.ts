@@ -9,6 +9,7 @@
  * recorded can be written by the next submission without waiting. (Destroying buffers that dispatches used
  * crashes Dawn's OpenGL ES backend intermittently; pooling avoids it and saves allocations.)
  */
+import { dumps } from "../core/env.js";
 import { WgjaxError } from "../core/errors.js";
 import type { Kernel, ScalarType } from "../lowering/kernelIr.js";
 import { dispatchSize, renderWgsl } from "../lowering/wgsl.js";
@@ -151,6 +152,7 @@ export class WebGpuDevice {
   #pipeline(code: string): GPUComputePipeline {
     let pipeline = this.#pipelines.get(code);
     if (!pipeline) {
+      if (dumps("wgsl")) console.log(code);
       const module = this.device.createShaderModule({ code });
       pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
       this.#pipelines.set(code, pipeline);

@@ -3,6 +3,7 @@
  * never sees kernels. The reference interpreter is always there; other devices register their compilers.
  */
 import type { Array } from "../core/array.js";
+import { envSetting } from "../core/env.js";
 import { ArgumentError } from "../core/errors.js";
 import { type ClosedJaxpr, evalClosedJaxpr } from "./jaxpr.js";
 
@@ -29,8 +30,7 @@ export const devices = (): string[] => [...compilers.keys()];
 
 /** The device `jit` uses when none is given: WGJAX_DEVICE if set, else the reference interpreter. */
 export function defaultDevice(): string {
-  const fromEnv = typeof process !== "undefined" ? process.env?.WGJAX_DEVICE : undefined;
-  return fromEnv || "interpreter";
+  return envSetting("WGJAX_DEVICE") ?? "interpreter";
 }
 
 /** The (cached) executable of a closed jaxpr on `device`. */

@@ -2,8 +2,8 @@
  * jit on every kernel device — the CPU renderer always, WebGPU when an adapter exists (always in CI) — against
  * the reference interpreter on the same programs; device-resident arrays and eager operations on the GPU.
  */
-import { describe, expect, it } from "vitest";
-import { type Array as JaxArray, ArrayImpl, devices, grad, jit, lax, nn, numpy as np } from "../../src/index.js";
+import { describe, expect, it, vi } from "vitest";
+import { type Array as JaxArray, ArrayImpl, deviceGet, devicePut, devices, grad, jit, lax, nn, numpy as np } from "../../src/index.js";
 import { expectClose } from "../util/assert.js";
 import { randomArray, rng } from "../util/random.js";
 import { webgpuDevice } from "../util/webgpu.js";
@@ -114,5 +114,55 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     expect(pooled).toBeGreaterThan(0);
     for (let i = 0; i < 5; i++) (f(x) as A).dispose();
     expect(gpu!.pooledBytes).toBe(pooled);
+  });
+});
+
+describe("devicePut and deviceGet", () => {
+  it("put host arrays on a kernel device and get them back, leaf by leaf in a tree", async () => {
+    const tree = { a: randomArray(next, [3, 2]), b: [np.array([1, 2, 3], { dtype: "int32" }), np.array([true, false])] };
+    for (const device of kernelDevices) {
+      const put = devicePut(tree, device);
+      const host = await deviceGet(put);
+      expect((host.a as ArrayImpl).device).toBe("interpreter");
+      expect(globalThis.Array.from(host.a.dataSync())).toEqual(globalThis.Array.from(tree.a.dataSync()));
+      expect(globalThis.Array.from(host.b[0]!.dataSync())).toEqual([1, 2, 3]);
+      expect(globalThis.Array.from(host.b[1]!.dataSync())).toEqual([1, 0]);
+      expect(host.b[1]!.dtype).toBe("bool");
+    }
+  });
+
+  it.runIf(gpu)("an array put on webgpu lives there, and a second put is the same array", async () => {
+    const x = randomArray(next, [4]);
+    const y = devicePut(x, "webgpu") as ArrayImpl;
+    expect(y.device).toBe("webgpu");
+    expect(devicePut(y, "webgpu")).toBe(y);
+    expect(() => devicePut(y, "cpu")).toThrow(/use await x.data\(\)/);
+    expect(globalThis.Array.from(await y.data())).toEqual(globalThis.Array.from(x.dataSync()));
+  });
+
+  it("refuses unknown devices and traced values by name", () => {
+    expect(() => devicePut(np.array([1]), "tpu")).toThrow(/unknown device 'tpu'/);
+    expect(() => jit((v: A) => devicePut(v, "cpu"))(np.array([1]))).toThrow(/devicePut: the argument is a traced value/);
+  });
+});
+
+describe("WGJAX_DUMP", () => {
+  it("plan prints each plan as it is made (loops with their bodies), wgsl each new shader", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((text: string) => void lines.push(text));
+    process.env.WGJAX_DUMP = "plan,wgsl";
+    try {
+      const f = (x: A) => lax.foriLoop(0, 3, (_i: A, c: A) => np.sin(c).add(x), x);
+      const x = randomArray(next, [5]);
+      jit(f, { device: "cpu" })(x);
+      if (gpu) await (jit((v: A) => np.cos(v).mul(7.25), { device: "webgpu" })(x) as A).data();
+    } finally {
+      delete process.env.WGJAX_DUMP;
+      spy.mockRestore();
+    }
+    const text = lines.join("\n");
+    expect(text).toMatch(/scan length 3 -> \(%\d+ %\d+\)\n  kernels/);
+    expect(text).toMatch(/k\d+: grid 5, buffers/);
+    if (gpu) expect(text).toMatch(/@compute @workgroup_size\([\s\S]*cos\([\s\S]*7\.25/);
   });
 });
