@@ -2,11 +2,11 @@
  * wgjax against @jax-js/jax on the same programs in one process: for each pair of backends (our WebGPU device
  * and jax-js's webgpu backend on the same adapter; our CPU device and jax-js's wasm backend), f32 matmul
  * 256³/512³/1024³, an 8-op elementwise chain on 4M floats, the per-call overhead of a cached jit of a tiny
- * function, and one value-and-grad step of a 2-layer MLP (128×256 → 512 → 10). Every timed call includes
- * reading the result back to the host, on both sides.
+ * function, and one value-and-grad step of a 2-layer MLP (128×256 → 512 → 10). Inputs are put on the device
+ * first on both sides; every timed call includes reading the result back to the host.
  */
 import * as jjs from "@jax-js/jax";
-import { type Array as JaxArray, jit, nn, numpy as np, valueAndGrad } from "../src/index.js";
+import { type Array as JaxArray, devicePut, jit, nn, numpy as np, valueAndGrad } from "../src/index.js";
 import { randomArray, rng } from "../tests/util/random.js";
 import { type Row, median } from "./harness.js";
 
@@ -37,25 +37,28 @@ export async function compareRows(device: "cpu" | "webgpu", theirs: "wasm" | "we
   const comparison = `jax-js ${theirs}`;
 
   for (const n of sizes) {
-    const [a, b] = [randomArray(next, [n, n]), randomArray(next, [n, n])];
+    const [ha, hb] = [randomArray(next, [n, n]), randomArray(next, [n, n])];
+    const [a, b] = devicePut([ha, hb], device);
     const ours = jit((x: A, y: A) => np.matmul(x, y), { device });
     const them = jjs.jit((x: J, y: J) => jjs.numpy.matmul(x, y));
-    const [ja, jb] = [toJ(a, theirs), toJ(b, theirs)];
+    const [ja, jb] = [toJ(ha, theirs), toJ(hb, theirs)];
     const ms = await median(() => read(ours(a, b)), { runs: n >= 1024 ? 3 : 5 });
     const jms = await median(() => jread(them(ja.ref, jb.ref)), { runs: n >= 1024 ? 3 : 5 });
     rows.push({ name: `${label}: matmul ${n}³ f32`, medianMs: ms, rate: { amount: 2 * n ** 3, unit: "GFLOP/s" }, comparison: { name: comparison, medianMs: jms } });
   }
 
-  const x = randomArray(next, [chainSize]);
-  const jx = toJ(x, theirs);
+  const hostX = randomArray(next, [chainSize]);
+  const jx = toJ(hostX, theirs);
+  const x = devicePut(hostX, device);
   const ours = jit(chain, { device });
   const them = jjs.jit(jchain);
   const ms = await median(() => read(ours(x)));
   const jms = await median(() => jread(them(jx.ref)));
   rows.push({ name: `${label}: 8-op chain ${chainSize / (1 << 20)}M f32`, medianMs: ms, rate: { amount: 8 * chainSize, unit: "GB/s" }, comparison: { name: comparison, medianMs: jms } });
 
-  const tiny = randomArray(next, [4]);
-  const jtiny = toJ(tiny, theirs);
+  const hostTiny = randomArray(next, [4]);
+  const jtiny = toJ(hostTiny, theirs);
+  const tiny = devicePut(hostTiny, device);
   const oursTiny = jit((v: A) => v.add(1), { device });
   const themTiny = jjs.jit((v: J) => v.add(1));
   const tms = await median(() => read(oursTiny(tiny)), { warmup: 20, runs: 201 });
@@ -68,7 +71,8 @@ export async function compareRows(device: "cpu" | "webgpu", theirs: "wasm" | "we
   const step = jit(valueAndGrad(mlpLoss, { argnums: [0, 1] }), { device });
   const jstep = jjs.jit(jjs.valueAndGrad((w: [J, J], xx: J, yy: J) => jmlpLoss(w[0], w[1], xx, yy)));
   const [jw1, jw2, jb, jl] = [toJ(params[0]!, theirs), toJ(params[1]!, theirs), toJ(batch, theirs), toJ(labels, theirs)];
-  const sms = await median(() => read(step(params[0]!, params[1]!, batch, labels)));
+  const [dw1, dw2, dbatch, dlabels] = devicePut([params[0]!, params[1]!, batch, labels], device);
+  const sms = await median(() => read(step(dw1, dw2, dbatch, dlabels)));
   const jsms = await median(() => jread(jstep([jw1.ref, jw2.ref], jb.ref, jl.ref)));
   rows.push({ name: `${label}: MLP value-and-grad step`, medianMs: sms, comparison: { name: comparison, medianMs: jsms } });
   return rows;

@@ -4,7 +4,7 @@
  * the machines are shared and noisy, so the ratios are what to compare.
  */
 import * as jjs from "@jax-js/jax";
-import { closeWebGpu, initWebGpu } from "../src/index.js";
+import { closeWebGpu, initWebGpu, setDefaultDevice } from "../src/index.js";
 import { compareRows } from "./compare.js";
 import { printTable } from "./harness.js";
 import { shareWebGpuWithJaxJs } from "./sharedAdapter.js";
@@ -15,6 +15,8 @@ const options = small ? { sizes: [256], chainSize: 1 << 20 } : {};
 await shareWebGpuWithJaxJs();
 const theirs = await jjs.init("wasm", "webgpu");
 const ours = await initWebGpu();
+// Inputs are made on the host and put on each device explicitly.
+setDefaultDevice("cpu");
 
 console.log("CPU: wgjax cpu device vs jax-js wasm");
 printTable(await compareRows("cpu", "wasm", options));

@@ -12,12 +12,22 @@ export * as reference from "./reference.js";
 export * as tree from "./core/tree.js";
 export { makeJaxpr } from "./trace/stage.js";
 export { jit, type JitOptions, type Jitted } from "./trace/jit.js";
-export { defaultDevice, devices } from "./trace/executable.js";
+export { defaultDevice, devices, setDefaultDevice } from "./trace/executable.js";
 export { deviceGet, devicePut } from "./trace/devicePut.js";
-import { registerCompiler } from "./trace/executable.js";
+import { interpreterExecutable, registerCompiler } from "./trace/executable.js";
+import { LoweringError } from "./lowering/lower.js";
 import { planJaxpr } from "./lowering/plan.js";
 import { cpuPlanExecutable } from "./runtime/cpuPlan.js";
-registerCompiler("cpu", (closed) => cpuPlanExecutable(planJaxpr(closed, { target: "cpu" })));
+// The CPU device runs kernels; a jaxpr the kernel lowering cannot take (float64 and the other host-only dtypes)
+// runs on the reference interpreter, in the same host memory.
+registerCompiler("cpu", (closed) => {
+  try {
+    return cpuPlanExecutable(planJaxpr(closed, { target: "cpu" }));
+  } catch (error) {
+    if (error instanceof LoweringError) return interpreterExecutable(closed);
+    throw error;
+  }
+});
 export { closeWebGpu, initWebGpu } from "./webgpuInit.js";
 export { bind } from "./trace/trace.js";
 export { cse, dce, foldConstants, inlineCalls } from "./trace/passes.js";

@@ -7,7 +7,7 @@
 import { planJaxpr } from "./lowering/plan.js";
 import { WebGpuDevice } from "./runtime/webgpu.js";
 import { webgpuPlanExecutable } from "./runtime/webgpuExecutable.js";
-import { registerCompiler, unregisterCompiler } from "./trace/executable.js";
+import { preferDevice, registerCompiler, unregisterCompiler } from "./trace/executable.js";
 
 let ready: Promise<WebGpuDevice | undefined> | undefined;
 
@@ -20,9 +20,14 @@ export function webgpuDevice(): Promise<WebGpuDevice | undefined> {
   return ready;
 }
 
-/** Finds a WebGPU adapter and registers the "webgpu" device; resolves to its description, or undefined if there is none. */
+/**
+ * Finds a WebGPU adapter, registers the "webgpu" device and makes it the default (unless WGJAX_DEVICE or
+ * `setDefaultDevice` chose another); resolves to the adapter's description, or undefined if there is none.
+ */
 export async function initWebGpu(): Promise<string | undefined> {
-  return (await webgpuDevice())?.description;
+  const gpu = await webgpuDevice();
+  if (gpu) preferDevice("webgpu");
+  return gpu?.description;
 }
 
 /** Destroys the WebGPU device and unregisters it; arrays still on it can no longer be read. */

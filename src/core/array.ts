@@ -208,8 +208,11 @@ export interface Buffer {
   release(): void;
 }
 
+/** The device name of host memory: arrays the CPU device and the reference interpreter make live there. */
+export const HOST_DEVICE = "cpu";
+
 export class HostBuffer implements Buffer {
-  readonly device = "interpreter";
+  readonly device = HOST_DEVICE;
   constructor(readonly host: HostData) {}
   read(): Promise<HostData> {
     return Promise.resolve(this.host);

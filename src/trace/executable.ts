@@ -6,11 +6,15 @@ import type { Array } from "../core/array.js";
 import { envSetting } from "../core/env.js";
 import { ArgumentError } from "../core/errors.js";
 import { type ClosedJaxpr, evalClosedJaxpr } from "./jaxpr.js";
+import { withReferenceEvaluation } from "./trace.js";
 
 export type Executable = (args: readonly Array[]) => Array[];
 export type Compiler = (closed: ClosedJaxpr) => Executable;
 
-const compilers = new Map<string, Compiler>([["interpreter", (closed) => (args) => evalClosedJaxpr(closed, args)]]);
+/** The reference interpreter's executable: every equation by its primitive's reference implementation. */
+export const interpreterExecutable: Compiler = (closed) => (args) => withReferenceEvaluation(() => evalClosedJaxpr(closed, args));
+
+const compilers = new Map<string, Compiler>([["interpreter", interpreterExecutable]]);
 const cache = new Map<string, WeakMap<ClosedJaxpr, Executable>>();
 
 /** Registers the compiler of a device (the lowering calls this). */
@@ -23,20 +27,42 @@ export function registerCompiler(device: string, compiler: Compiler): void {
 export function unregisterCompiler(device: string): void {
   compilers.delete(device);
   cache.delete(device);
+  if (preferred === device) preferred = undefined;
+  if (chosen === device) chosen = undefined;
 }
 
 /** The devices jitted functions can run on. */
 export const devices = (): string[] => [...compilers.keys()];
 
-/** The device `jit` uses when none is given: WGJAX_DEVICE if set, else the reference interpreter. */
+let chosen: string | undefined;
+let preferred: string | undefined;
+
+/**
+ * The device `jit` and eager operations on host arrays use: WGJAX_DEVICE if set, else the one chosen with
+ * `setDefaultDevice`, else `webgpu` once `initWebGpu()` found an adapter, else the `cpu` kernel device.
+ */
 export function defaultDevice(): string {
-  return envSetting("WGJAX_DEVICE") ?? "interpreter";
+  return envSetting("WGJAX_DEVICE") ?? chosen ?? preferred ?? (compilers.has("cpu") ? "cpu" : "interpreter");
+}
+
+/** Chooses the default device (undefined goes back to the automatic choice). */
+export function setDefaultDevice(device: string | undefined): void {
+  if (device !== undefined && !compilers.has(device)) throw new ArgumentError(`setDefaultDevice: unknown device '${device}'; available: ${devices().join(", ")}`);
+  chosen = device;
+}
+
+/** The default a device proposes for itself when it becomes available (`initWebGpu`); an explicit choice wins. */
+export function preferDevice(device: string | undefined): void {
+  preferred = device;
 }
 
 /** The (cached) executable of a closed jaxpr on `device`. */
 export function executableFor(closed: ClosedJaxpr, device: string): Executable {
   const compiler = compilers.get(device);
-  if (!compiler) throw new ArgumentError(`jit: unknown device '${device}'; available: ${devices().join(", ")}`);
+  if (!compiler) {
+    const hint = device === "webgpu" ? " (call `await initWebGpu()` first; it registers the device when an adapter exists)" : "";
+    throw new ArgumentError(`jit: unknown device '${device}'; available: ${devices().join(", ")}${hint}`);
+  }
   let perDevice = cache.get(device);
   if (!perDevice) cache.set(device, (perDevice = new WeakMap()));
   let exe = perDevice.get(closed);

@@ -9,7 +9,7 @@ import { definePrimitive } from "../core/primitive.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { asArray } from "./args.js";
 import { defaultDevice, executableFor } from "./executable.js";
-import { ClosedJaxpr, Jaxpr } from "./jaxpr.js";
+import { ClosedJaxpr, Jaxpr, subJaxprs } from "./jaxpr.js";
 import { traceFlat, traceToJaxpr } from "./stage.js";
 import { Tracer, bind, setDeviceDispatch } from "./trace.js";
 
@@ -153,20 +153,24 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
 }
 
 
-// Eager operations on arrays that live on a device run there: each (primitive, params, operand types) is
-// staged once into a one-equation jaxpr and compiled for the device, as JAX's eager mode does.
+// Eager operations run on the device their operands live on, or the default device for host operands: each
+// (primitive, params, operand types) is staged once into a one-equation jaxpr and compiled for the device, as
+// JAX's eager mode does. Primitives holding jaxprs (control flow, custom calls) run by their reference rule,
+// whose inner operations dispatch in turn.
 const eagerCache = new Map<string, ClosedJaxpr>();
 setDeviceDispatch((primitive, inputs, params, device) => {
-  let key: string | undefined;
+  const target = device ?? defaultDevice();
+  if (target === "interpreter" || subJaxprs(params).length > 0) return undefined;
+  let key: string;
   try {
-    key = `${primitive.name}|${JSON.stringify(params)}|${inputs.map((x) => `${x.aval.toString()}${x.weakType ? "w" : ""}`).join(",")}`;
+    key = `${target}|${primitive.name}|${JSON.stringify(params)}|${inputs.map((x) => `${x.aval.toString()}${x.weakType ? "w" : ""}`).join(",")}`;
   } catch {
-    key = undefined;
+    return undefined;
   }
-  let closed = key === undefined ? undefined : eagerCache.get(key);
+  let closed = eagerCache.get(key);
   if (!closed) {
     closed = traceToJaxpr((...xs) => bind(primitive, xs, params), inputs.map((x) => x.aval), primitive.name);
-    if (key !== undefined) eagerCache.set(key, closed);
+    eagerCache.set(key, closed);
   }
-  return executableFor(closed, device)(inputs);
+  return executableFor(closed, target)(inputs);
 });

@@ -4,7 +4,7 @@
  * bottom runs the primitive's reference implementation.
  */
 import { ShapedArray } from "../core/aval.js";
-import { Array, ArrayImpl, arrayFromHost } from "../core/array.js";
+import { Array, ArrayImpl, HOST_DEVICE, arrayFromHost } from "../core/array.js";
 import { ArgumentError, ConcretizationError, WgjaxError } from "../core/errors.js";
 import type { HostData } from "../core/hostData.js";
 import type { HostTensor, Primitive } from "../core/primitive.js";
@@ -161,20 +161,42 @@ function hostOf(x: Array, primitive: string, i: number): HostTensor {
 }
 
 /**
- * Evaluates one primitive on concrete arrays with its reference implementation. The abstract evaluation
- * runs first, so bad operands fail with the shape/dtype rule's message, and results keep its weak types.
+ * How a primitive runs eagerly on a kernel device (installed by jit: one cached kernel program per primitive,
+ * params and operand types). `device` is where an operand lives, or undefined for host operands, which go to
+ * the default device. It returns undefined where the reference implementation should run instead.
  */
-/** How a primitive runs eagerly on arrays that live on a device (installed by jit: one cached kernel program per call signature). */
-let deviceDispatch: (<P>(primitive: Primitive<P>, inputs: readonly Array[], params: P, device: string) => Array[]) | undefined;
+type DeviceDispatch = <P>(primitive: Primitive<P>, inputs: readonly Array[], params: P, device: string | undefined) => Array[] | undefined;
+let deviceDispatch: DeviceDispatch | undefined;
 
-export function setDeviceDispatch(dispatch: NonNullable<typeof deviceDispatch>): void {
+export function setDeviceDispatch(dispatch: DeviceDispatch): void {
   deviceDispatch = dispatch;
 }
 
+/** While positive, eager evaluation uses the reference implementations (the interpreter device is running). */
+let referenceDepth = 0;
+
+/** Runs `fn` with every eager primitive evaluated by its reference implementation on the host. */
+export function withReferenceEvaluation<T>(fn: () => T): T {
+  referenceDepth++;
+  try {
+    return fn();
+  } finally {
+    referenceDepth--;
+  }
+}
+
+/**
+ * Evaluates one primitive on concrete arrays: on the device its operands live on or the default device, else
+ * with its reference implementation (after the abstract evaluation, so bad operands fail with the shape/dtype
+ * rule's message, and results keep its weak types).
+ */
 export function evalPrimitive<P>(primitive: Primitive<P>, inputs: readonly Array[], params: P): ArrayImpl[] {
   if (primitive.evalArrays) return primitive.evalArrays(inputs, params) as ArrayImpl[];
-  const device = inputs.find((x): x is ArrayImpl => x instanceof ArrayImpl && !x.disposed && x.device !== "interpreter")?.device;
-  if (device && deviceDispatch) return deviceDispatch(primitive, inputs, params, device) as ArrayImpl[];
+  if (referenceDepth === 0 && deviceDispatch) {
+    const device = inputs.find((x): x is ArrayImpl => x instanceof ArrayImpl && !x.disposed && x.device !== HOST_DEVICE)?.device;
+    const outs = deviceDispatch(primitive, inputs, params, device);
+    if (outs) return outs as ArrayImpl[];
+  }
   const avals = primitive.abstractEval(
     inputs.map((x) => x.aval),
     params,

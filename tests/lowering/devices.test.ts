@@ -3,7 +3,7 @@
  * the reference interpreter on the same programs; device-resident arrays and eager operations on the GPU.
  */
 import { describe, expect, it, vi } from "vitest";
-import { type Array as JaxArray, ArrayImpl, deviceGet, devicePut, devices, grad, jit, lax, nn, numpy as np } from "../../src/index.js";
+import { type Array as JaxArray, ArrayImpl, defaultDevice, deviceGet, devicePut, devices, grad, jit, lax, nn, numpy as np, setDefaultDevice } from "../../src/index.js";
 import { expectClose } from "../util/assert.js";
 import { randomArray, rng } from "../util/random.js";
 import { webgpuDevice } from "../util/webgpu.js";
@@ -51,7 +51,7 @@ describe.each(kernelDevices)("jit on %s matches the reference interpreter", (dev
   for (const [name, f, makeArgs, rtol] of programs) {
     it(name, async () => {
       const args = makeArgs();
-      const expected = [jit(f)(...args) as A | A[]].flat(3) as A[];
+      const expected = [jit(f, { device: "interpreter" })(...args) as A | A[]].flat(3) as A[];
       const actual = [jit(f, { device })(...args) as A | A[]].flat(3) as A[];
       expect(actual.length).toBe(expected.length);
       for (const [i, a] of actual.entries()) {
@@ -123,7 +123,7 @@ describe("devicePut and deviceGet", () => {
     for (const device of kernelDevices) {
       const put = devicePut(tree, device);
       const host = await deviceGet(put);
-      expect((host.a as ArrayImpl).device).toBe("interpreter");
+      expect((host.a as ArrayImpl).device).toBe("cpu");
       expect(globalThis.Array.from(host.a.dataSync())).toEqual(globalThis.Array.from(tree.a.dataSync()));
       expect(globalThis.Array.from(host.b[0]!.dataSync())).toEqual([1, 2, 3]);
       expect(globalThis.Array.from(host.b[1]!.dataSync())).toEqual([1, 0]);
@@ -164,5 +164,47 @@ describe("WGJAX_DUMP", () => {
     expect(text).toMatch(/scan length 3 -> \(%\d+ %\d+\)\n  kernels/);
     expect(text).toMatch(/k\d+: grid 5, buffers/);
     if (gpu) expect(text).toMatch(/@compute @workgroup_size\([\s\S]*cos\([\s\S]*7\.25/);
+  });
+});
+
+describe("the default device", () => {
+  it("is the cpu kernel device unless WGJAX_DEVICE or setDefaultDevice chooses; eager operations run there too", () => {
+    const saved = process.env.WGJAX_DEVICE;
+    delete process.env.WGJAX_DEVICE;
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((text: string) => void lines.push(text));
+    try {
+      expect(defaultDevice()).toBe("cpu");
+      const x = randomArray(next, [7]);
+      process.env.WGJAX_DUMP = "plan";
+      const y = np.tanh(x.mul(1.25));
+      expect(lines.join("\n")).toMatch(/kernels \(%0\) -> \(%1\)\n {2}k0: grid 7/);
+      expect((y as ArrayImpl).device).toBe("cpu");
+      lines.length = 0;
+      setDefaultDevice("interpreter");
+      expect(defaultDevice()).toBe("interpreter");
+      const z = np.tanh(x.mul(1.25));
+      expect(lines).toEqual([]);
+      expectClose(z.dataSync(), y.dataSync(), 1e-6, 1e-7);
+      process.env.WGJAX_DEVICE = "cpu";
+      expect(defaultDevice()).toBe("cpu");
+      expect(() => setDefaultDevice("tpu")).toThrow(/setDefaultDevice: unknown device 'tpu'/);
+    } finally {
+      delete process.env.WGJAX_DUMP;
+      setDefaultDevice(undefined);
+      if (saved === undefined) delete process.env.WGJAX_DEVICE;
+      else process.env.WGJAX_DEVICE = saved;
+      spy.mockRestore();
+    }
+  });
+
+  it("runs what the kernel lowering refuses (float64) on the reference interpreter, eagerly and under jit", () => {
+    const x = np.array([0.1, 0.2, 0.3], { dtype: "float64" });
+    const f = (v: A) => np.exp(v).sum();
+    const eager = f(x);
+    const jitted = jit(f, { device: "cpu" })(x) as A;
+    expect(eager.dtype).toBe("float64");
+    expect(jitted.dataSync()[0]).toBe(Math.exp(0.1) + Math.exp(0.2) + Math.exp(0.3));
+    expect(eager.dataSync()[0]).toBe(jitted.dataSync()[0]);
   });
 });

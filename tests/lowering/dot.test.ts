@@ -87,7 +87,7 @@ describe.each(["cpu", "webgpu"] as const)("dot_general lowered with the %s tilin
     describe(name, () => {
       const closed = makeJaxpr(f)(...args);
       const program = lowerJaxpr(closed, { target });
-      const expected = jit(f)(...args);
+      const expected = jit(f, { device: "interpreter" })(...args);
 
       if (kernels !== undefined) it(`is ${kernels} kernel(s)`, () => expect(program.steps.length).toBe(kernels));
 
