@@ -149,9 +149,14 @@ export function dispatchSize(grid: number): [number, number] {
   return [x, Math.ceil(groups / x)];
 }
 
+/**
+ * The shader of a kernel. Its size (the grid) is not part of the text: it comes from a uniform at binding
+ * `kernel.buffers.length`, and invocations are numbered with a fixed row stride, so a kernel whose indexing
+ * does not depend on its size (an elementwise kernel over whole buffers) is one pipeline for every size.
+ */
 export function renderWgsl(kernel: Kernel): string {
-  const [x] = dispatchSize(kernel.grid);
   const bindings = kernel.buffers.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> b${i}: array<${storageType(b.type)}>;`);
+  bindings.push(`@group(0) @binding(${kernel.buffers.length}) var<uniform> wg_grid: vec4u;`);
   const body = stmts(kernel.body, kernel, "  ");
   return [
     ...bindings,
@@ -159,8 +164,8 @@ export function renderWgsl(kernel: Kernel): string {
     "",
     `@compute @workgroup_size(${WORKGROUP_SIZE})`,
     "fn main(@builtin(global_invocation_id) id: vec3u) {",
-    `  let gid = i32(id.x + id.y * ${x * WORKGROUP_SIZE}u);`,
-    `  if (gid >= ${kernel.grid}i) { return; }`,
+    `  let gid = i32(id.x + id.y * ${MAX_DISPATCH * WORKGROUP_SIZE}u);`,
+    "  if (gid >= i32(wg_grid.x)) { return; }",
     ...body,
     "}",
     ...helpersFor(body.join("\n")),

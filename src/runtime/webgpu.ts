@@ -17,7 +17,7 @@ import { dispatchSize, renderWgsl } from "../lowering/wgsl.js";
 type TypedArray = Float32Array | Int32Array | Uint32Array;
 
 /** WebGPU's usage flags (the numeric values of GPUBufferUsage / GPUMapMode, so no global is needed). */
-const USAGE = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, STORAGE: 0x0080 } as const;
+const USAGE = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
 const MAP_MODE_READ = 0x0001;
 
 const arrayTypeOf = (t: ScalarType): typeof Float32Array | typeof Int32Array | typeof Uint32Array => (t === "f32" ? Float32Array : t === "i32" ? Int32Array : Uint32Array);
@@ -73,6 +73,8 @@ export class WebGpuDevice {
   #deferred: DeviceBuffer[] = [];
   /** Mappable buffers for readback, by size class (reused: creating one per read is a large part of a read's cost). */
   readonly #staging = new Map<number, GPUBuffer[]>();
+  /** The uniform holding a kernel's size, one immutable buffer per size (see renderWgsl). */
+  readonly #gridUniforms = new Map<number, GPUBuffer>();
   #encoder: GPUCommandEncoder | undefined;
   /** Validation errors of submitted work, checked before any read (so a bad shader fails instead of hanging). */
   #pendingErrors: Promise<GPUError | null>[] = [];
@@ -160,6 +162,16 @@ export class WebGpuDevice {
     return pipeline;
   }
 
+  #gridUniform(grid: number): GPUBuffer {
+    let uniform = this.#gridUniforms.get(grid);
+    if (!uniform) {
+      uniform = this.device.createBuffer({ size: 16, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+      this.device.queue.writeBuffer(uniform, 0, Uint32Array.of(grid, 0, 0, 0));
+      this.#gridUniforms.set(grid, uniform);
+    }
+    return uniform;
+  }
+
   #batch(): GPUCommandEncoder {
     if (!this.#encoder) {
       this.device.pushErrorScope("validation");
@@ -176,7 +188,7 @@ export class WebGpuDevice {
       const pipeline = this.#pipeline(renderWgsl(kernel));
       const bindGroup = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })),
+        entries: [...buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })), { binding: buffers.length, resource: { buffer: this.#gridUniform(kernel.grid) } }],
       });
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
@@ -275,6 +287,7 @@ export class WebGpuDevice {
     this.#free.clear();
     this.#batchFree.clear();
     this.#staging.clear();
+    this.#gridUniforms.clear();
     this.#pipelines.clear();
     this.#gpu = undefined;
   }

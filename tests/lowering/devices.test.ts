@@ -103,6 +103,16 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     expect(globalThis.Array.from(await (count(np.array([1, 2])) as A).data())).toEqual([5, 6]);
   });
 
+  it("one pipeline serves an elementwise kernel of every size (the size is a uniform, not shader text)", async () => {
+    const f = jit((v: A) => np.exp(v).mul(2.5).sub(v), { device: "webgpu" });
+    const before = gpu!.pipelineCount;
+    for (const n of [5, 300, 70_000]) {
+      const x = randomArray(next, [n]);
+      expectClose(await (f(x) as A).data(), np.exp(x).mul(2.5).sub(x).dataSync(), 1e-5, 1e-6);
+    }
+    expect(gpu!.pipelineCount - before).toBe(1);
+  });
+
   it("reuses pooled buffers across calls instead of allocating new ones", async () => {
     const f = jit((v: A) => np.tanh(v).mul(2).sum(), { device: "webgpu" });
     const x = randomArray(next, [1000]);
