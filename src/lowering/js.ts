@@ -4,9 +4,29 @@
  * Functions JavaScript lacks (erf, rounding half to even, bit casts, range-checked shifts) come from `lib`,
  * bound when the text is compiled.
  */
-import { float32Bits, float32FromBits } from "../core/floatFormats.js";
+import { dtypeInfo, isSignedInt } from "../core/dtype.js";
+import { decodeFloat, encodeFloat, float32Bits, float32FromBits, roundToFormat } from "../core/floatFormats.js";
+import { floatFormatOf } from "../core/hostData.js";
 import { erf, erfInv } from "../core/special.js";
-import { type BinaryOp, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, expandRank1 } from "./kernelIr.js";
+import { type BinaryOp, type Expr, type Kernel, type NarrowDType, type NarrowFloat, type ScalarType, type Stmt, type UnaryOp, expandRank1 } from "./kernelIr.js";
+
+const formatOf = (element: NarrowFloat) => floatFormatOf(element)!;
+
+/** The code of `x` in a narrow float format, every NaN (overflow of a format without infinity included) as the positive NaN. */
+function encodeNarrow(x: number, element: NarrowFloat): number {
+  const format = formatOf(element);
+  const code = encodeFloat(x, format);
+  return Number.isNaN(decodeFloat(code, format)) ? format.nanCode : code;
+}
+
+/** Element `index` of a packed buffer of `element`s, as its value. */
+function loadPacked(words: Uint32Array, index: number, element: NarrowDType): number {
+  const bits = dtypeInfo(element).bits;
+  const per = 32 / bits;
+  const code = (words[Math.floor(index / per)]! >>> ((index % per) * bits)) & (2 ** bits - 1);
+  if (floatFormatOf(element)) return decodeFloat(code, formatOf(element as NarrowFloat));
+  return isSignedInt(element) && code >= 2 ** (bits - 1) ? code - 2 ** bits : code;
+}
 
 /** The helpers rendered code calls as `lib.name(...)`; each computes in float64 or on 32-bit integers. */
 const LIB = {
@@ -23,6 +43,11 @@ const LIB = {
   sar: (a: number, s: number): number => a >> ((s >>> 0) >= 32 ? 31 : s),
   bitsOfF32: float32Bits,
   f32OfBits: float32FromBits,
+  /** Rounds a float64 to a narrow format once (so an op computed in float64 rounds as the interpreter rounds it). */
+  round: (x: number, element: NarrowFloat): number => roundToFormat(x, formatOf(element)),
+  encode: encodeNarrow,
+  decode: (code: number, element: NarrowFloat): number => decodeFloat(code, formatOf(element)),
+  loadPacked,
 };
 
 const UNARY: Record<UnaryOp, (a: string, t: ScalarType) => string> = {
@@ -114,24 +139,43 @@ function literal(value: number, t: ScalarType): string {
   return v < 0 || Object.is(v, -0) ? `(${Object.is(v, -0) ? "-0" : String(v)})` : String(v);
 }
 
-function expr(e: Expr): string {
+/** The element type of each packed buffer of the kernel being rendered. */
+type Packed = (buffer: number) => NarrowDType | undefined;
+
+/** An f32 operation's value before its rounding to f32 (as a float64), or the expression's value. */
+function unrounded(e: Expr, packed: Packed): string {
+  if (e.k === "unary") return UNARY[e.op](expr(e.a, packed), e.type);
+  if (e.k === "binary") return binary(e.op, expr(e.a, packed), expr(e.b, packed), e.a.type);
+  if (e.k === "cast" && (e.a.type === "i32" || e.a.type === "u32")) return expr(e.a, packed);
+  return expr(e, packed);
+}
+
+function expr(e: Expr, packed: Packed): string {
   switch (e.k) {
     case "const":
       return literal(e.value, e.type);
     case "var":
       return e.name;
-    case "load":
-      return e.type === "bool" ? `(b${e.buffer}[${expr(e.index)}] !== 0)` : `b${e.buffer}[${expr(e.index)}]`;
+    case "load": {
+      const element = packed(e.buffer);
+      if (element) return `lib.loadPacked(b${e.buffer}, ${expr(e.index, packed)}, "${element}")`;
+      return e.type === "bool" ? `(b${e.buffer}[${expr(e.index, packed)}] !== 0)` : `b${e.buffer}[${expr(e.index, packed)}]`;
+    }
     case "unary":
-      return round(UNARY[e.op](expr(e.a), e.type), e.type);
+      return round(UNARY[e.op](expr(e.a, packed), e.type), e.type);
     case "binary": {
-      const code = binary(e.op, expr(e.a), expr(e.b), e.a.type);
+      const code = binary(e.op, expr(e.a, packed), expr(e.b, packed), e.a.type);
       return e.type === "bool" ? code : round(code, e.type);
     }
+    case "round":
+      return `lib.round(${unrounded(e.a, packed)}, "${e.format}")`;
+    case "encode":
+    case "decode":
+      return `lib.${e.k}(${expr(e.a, packed)}, "${e.format}")`;
     case "select":
-      return `(${expr(e.cond)} ? ${expr(e.a)} : ${expr(e.b)})`;
+      return `(${expr(e.cond, packed)} ? ${expr(e.a, packed)} : ${expr(e.b, packed)})`;
     case "cast": {
-      const inner = expr(e.a);
+      const inner = expr(e.a, packed);
       if (e.type === "bool") return `(${inner} !== 0)`;
       if (e.a.type === "bool") return `(${inner} ? 1 : 0)`;
       if (e.a.type === "f32" && e.type !== "f32") {
@@ -141,7 +185,7 @@ function expr(e: Expr): string {
       return round(inner, e.type);
     }
     case "bitcast": {
-      const inner = expr(e.a);
+      const inner = expr(e.a, packed);
       if (e.a.type === "f32") return round(`lib.bitsOfF32(${inner})`, e.type);
       if (e.type === "f32") return `lib.f32OfBits(${inner})`;
       return round(inner, e.type);
@@ -149,23 +193,23 @@ function expr(e: Expr): string {
   }
 }
 
-function stmts(body: readonly Stmt[], indent: string): string[] {
+function stmts(body: readonly Stmt[], indent: string, packed: Packed): string[] {
   return body.flatMap((s) => {
     switch (s.k) {
       case "let":
-        return [`${indent}const ${s.name} = ${expr(s.value)};`];
+        return [`${indent}const ${s.name} = ${expr(s.value, packed)};`];
       case "declare":
-        return [`${indent}let ${s.name} = ${expr(s.init)};`];
+        return [`${indent}let ${s.name} = ${expr(s.init, packed)};`];
       case "assign":
-        return [`${indent}${s.name} = ${expr(s.value)};`];
+        return [`${indent}${s.name} = ${expr(s.value, packed)};`];
       case "store":
-        return [`${indent}b${s.buffer}[${expr(s.index)}] = ${expr(s.value)};`];
+        return [`${indent}b${s.buffer}[${expr(s.index, packed)}] = ${expr(s.value, packed)};`];
       case "for":
-        return [`${indent}for (let ${s.name} = ${expr(s.start)}; ${s.name} < ${expr(s.end)}; ${s.name}++) {`, ...stmts(s.body, indent + "  "), `${indent}}`];
+        return [`${indent}for (let ${s.name} = ${expr(s.start, packed)}; ${s.name} < ${expr(s.end, packed)}; ${s.name}++) {`, ...stmts(s.body, indent + "  ", packed), `${indent}}`];
       case "if":
-        return [`${indent}if (${expr(s.cond)}) {`, ...stmts(s.then, indent + "  "), ...(s.else ? [`${indent}} else {`, ...stmts(s.else, indent + "  ")] : []), `${indent}}`];
+        return [`${indent}if (${expr(s.cond, packed)}) {`, ...stmts(s.then, indent + "  ", packed), ...(s.else ? [`${indent}} else {`, ...stmts(s.else, indent + "  ", packed)] : []), `${indent}}`];
       case "rank1":
-        return [`${indent}{`, ...stmts(expandRank1(s), indent + "  "), `${indent}}`];
+        return [`${indent}{`, ...stmts(expandRank1(s), indent + "  ", packed), `${indent}}`];
     }
   });
 }
@@ -174,7 +218,8 @@ export type CompiledKernel = (buffers: readonly unknown[]) => void;
 
 export function renderJs(kernel: Kernel): string {
   const names = kernel.buffers.map((_, i) => `b${i}`);
-  return [`const [${names.join(", ")}] = buffers;`, `for (let gid = 0; gid < ${kernel.grid}; gid++) {`, ...stmts(kernel.body, "  "), "}"].join("\n");
+  const packed: Packed = (buffer) => (kernel.buffers[buffer]!.packed ? kernel.buffers[buffer]!.element : undefined);
+  return [`const [${names.join(", ")}] = buffers;`, `for (let gid = 0; gid < ${kernel.grid}; gid++) {`, ...stmts(kernel.body, "  ", packed), "}"].join("\n");
 }
 
 /** Compiles the text `renderJs` produced, binding its `lib` of helpers. */

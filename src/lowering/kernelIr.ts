@@ -5,6 +5,11 @@
 
 export type ScalarType = "f32" | "i32" | "u32" | "bool";
 
+/** Float formats narrower than f32: values are computed in f32, rounded to the format where the program says. */
+export type NarrowFloat = "float16" | "bfloat16" | "float8_e4m3fn" | "float8_e5m2";
+/** Element types narrower than 32 bits: floats computed in f32, signed ints in i32, unsigned ints in u32. */
+export type NarrowDType = NarrowFloat | "int16" | "uint16" | "int8" | "uint8" | "int4";
+
 /**
  * Unary ops keep their operand's type. `not` is logical on bool and bitwise on integers; `round_even` rounds
  * half to even, `round_away` half away from zero; `erf_inv` is the inverse of `erf` on (-1, 1).
@@ -31,7 +36,13 @@ export type Expr =
   | { readonly k: "select"; readonly cond: Expr; readonly a: Expr; readonly b: Expr; readonly type: ScalarType }
   | { readonly k: "cast"; readonly a: Expr; readonly type: ScalarType }
   /** Reinterprets the 32 bits of a (non-bool) value as another 32-bit type. */
-  | { readonly k: "bitcast"; readonly a: Expr; readonly type: ScalarType };
+  | { readonly k: "bitcast"; readonly a: Expr; readonly type: ScalarType }
+  /** An f32 rounded to the nearest value of a narrow float format (ties to even; NaN stays NaN). */
+  | { readonly k: "round"; readonly format: NarrowFloat; readonly a: Expr; readonly type: "f32" }
+  /** The code of an f32 in a narrow float format (rounded to nearest even, NaN as the format's positive NaN), as u32. */
+  | { readonly k: "encode"; readonly format: NarrowFloat; readonly a: Expr; readonly type: "u32" }
+  /** The f32 value of a narrow float format's code (a u32 holding the code in its low bits). */
+  | { readonly k: "decode"; readonly format: NarrowFloat; readonly a: Expr; readonly type: "f32" };
 
 export type Stmt =
   | { readonly k: "let"; readonly name: string; readonly value: Expr }
@@ -47,9 +58,16 @@ export type Stmt =
    */
   | { readonly k: "rank1"; readonly acc: string; readonly rows: readonly Expr[]; readonly cols: readonly Expr[] };
 
+/**
+ * A buffer of elements of `type`, or of a narrow `element` type that loads as `type`. Narrow elements are held one
+ * per typed-array slot, or, when `packed`, 32/bits per u32 word (element i in bits (i mod n)·bits of word i / n,
+ * little end first): a load still reads element `index`, but a store writes the whole u32 word `index`.
+ */
 export interface BufferDecl {
   readonly type: ScalarType;
   readonly access: "read" | "read_write";
+  readonly element?: NarrowDType;
+  readonly packed?: boolean;
 }
 
 export interface Kernel {
@@ -74,6 +92,9 @@ export const binary = (op: BinaryOp, a: Expr, b: Expr): Expr => ({ k: "binary", 
 export const select = (cond: Expr, a: Expr, b: Expr): Expr => ({ k: "select", cond, a, b, type: a.type });
 export const cast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "cast", a, type });
 export const bitcast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "bitcast", a, type });
+export const roundTo = (format: NarrowFloat, a: Expr): Expr => ({ k: "round", format, a, type: "f32" });
+export const encode = (format: NarrowFloat, a: Expr): Expr => ({ k: "encode", format, a, type: "u32" });
+export const decode = (format: NarrowFloat, a: Expr): Expr => ({ k: "decode", format, a, type: "f32" });
 
 /** The name of accumulator (i, j) of a `rank1` block. */
 export const accumulatorName = (acc: string, i: number, j: number): string => `${acc}_${i}_${j}`;
@@ -112,6 +133,10 @@ export function printKernel(kernel: Kernel): string {
         return `${e.type}(${expr(e.a)})`;
       case "bitcast":
         return `bitcast<${e.type}>(${expr(e.a)})`;
+      case "round":
+      case "encode":
+      case "decode":
+        return `${e.k}_${e.format}(${expr(e.a)})`;
     }
   };
   const stmts = (body: readonly Stmt[], indent: string): string[] =>
@@ -133,6 +158,6 @@ export function printKernel(kernel: Kernel): string {
           return [`${indent}${s.acc}[${s.rows.length}x${s.cols.length}] += outer([${s.rows.map(expr).join(", ")}], [${s.cols.map(expr).join(", ")}])`];
       }
     });
-  const header = `kernel ${kernel.name} grid=${kernel.grid} buffers=(${kernel.buffers.map((b, i) => `b${i}:${b.type}:${b.access}`).join(", ")})`;
+  const header = `kernel ${kernel.name} grid=${kernel.grid} buffers=(${kernel.buffers.map((b, i) => `b${i}:${b.element ? `${b.element}${b.packed ? "(packed)" : ""}` : b.type}:${b.access}`).join(", ")})`;
   return [header, ...stmts(kernel.body, "  ")].join("\n");
 }

@@ -14,7 +14,8 @@ import { type LoweringTarget, dotGeneral } from "./dot.js";
 import { hoistInvariants } from "./hoist.js";
 import { ravelExpr, unravelExpr } from "./index.js";
 import { inlineAllCalls } from "./inline.js";
-import { type Expr, type Kernel, type ScalarType, type Stmt, c, gid, load } from "./kernelIr.js";
+import { type BufferDecl, type Expr, type Kernel, type NarrowDType, type ScalarType, type Stmt, binary, c, gid, load } from "./kernelIr.js";
+import { computeTypeOf, elementBits, narrow, narrowOf, packWord, wideDType } from "./packing.js";
 import { LoweringError, type MultiRule, lazy, unsupported } from "./rules/common.js";
 import { ELEMENTWISE_RULES, threefry2x32 } from "./rules/elementwise.js";
 import { INDEXING_RULES } from "./rules/indexing.js";
@@ -33,25 +34,27 @@ export interface Step {
 
 export interface Program {
   readonly steps: readonly Step[];
-  readonly temps: readonly { readonly length: number; readonly type: ScalarType }[];
+  /** Temporaries: `length` elements of `dtype` (narrow dtypes are packed on WebGPU, see `BufferDecl`). */
+  readonly temps: readonly { readonly length: number; readonly type: ScalarType; readonly dtype: DType }[];
   /** Each output of the jaxpr: a buffer, or a literal scalar. */
-  readonly outputs: readonly (BufferRef | { readonly kind: "literal"; readonly value: number; readonly type: ScalarType })[];
+  readonly outputs: readonly (BufferRef | { readonly kind: "literal"; readonly value: number; readonly type: ScalarType; readonly dtype: DType })[];
 }
 
 export { LoweringError };
 
-const SCALAR: Partial<Record<DType, ScalarType>> = { float32: "f32", int32: "i32", uint32: "u32", bool: "bool" };
-
+/** The type a dtype computes in inside kernels: narrow floats in f32, narrow ints in i32 or u32. */
 export function scalarTypeOf(dtype: DType): ScalarType {
-  const t = SCALAR[dtype];
-  if (!t) throw new LoweringError(`lowering: dtype ${dtype} is not supported by the kernel lowering yet (float32, int32, uint32, bool are)`);
-  return t;
+  if (dtype === "float64") {
+    throw new LoweringError("lowering: dtype float64 is not supported by the kernel lowering (kernels compute in 32 bits at most); run float64 programs on the interpreter");
+  }
+  return computeTypeOf(dtype);
 }
 
 export interface LoweringOptions {
   /**
-   * Which device the kernels are for: it picks the dot_general tiling. Callers that omit the options get the CPU
-   * tiling, which also measured faster than the WebGPU one on the software adapter so far.
+   * Which device the kernels are for: it picks the dot_general tiling, and on "webgpu" narrow dtypes are stored
+   * packed in u32 words. Callers that omit the options get the CPU tiling, which also measured faster than the
+   * WebGPU one on the software adapter so far.
    */
   readonly target: LoweringTarget;
 }
@@ -61,16 +64,18 @@ export class KernelContext {
   readonly refs: BufferRef[] = [];
   readonly prelude: Stmt[] = [];
   readonly #emitted = new Set<number | string>();
-  readonly types: ScalarType[] = [];
+  readonly decls: Omit<BufferDecl, "access">[] = [];
   /** The element (row, column) of the invocation's block being stored (see `Block`); (0, 0) for unblocked values. */
   element: readonly [number, number] = [0, 0];
-  slot(ref: BufferRef, type: ScalarType): number {
+  slot(ref: BufferRef, decl: Omit<BufferDecl, "access">): number {
     const i = this.refs.findIndex((r) => r.kind === ref.kind && r.index === ref.index);
     if (i >= 0) return i;
     this.refs.push(ref);
-    this.types.push(type);
+    this.decls.push(decl);
     return this.refs.length - 1;
   }
+  /** The narrow element type of a buffer of the kernel, if it has one. */
+  readonly elementOf = (slot: number): NarrowDType | undefined => this.decls[slot]?.element;
   emitOnce(id: number | string, stmts: () => Stmt[]): void {
     if (this.#emitted.has(id)) return;
     this.#emitted.add(id);
@@ -100,15 +105,41 @@ export interface Value {
   readonly ref?: BufferRef;
   /** Set on a pending value computed in blocks, and on the elementwise values fused after it. */
   readonly block?: Block;
+  /** The narrow dtype of the value's elements, if it has one (`at` gives values of it, in the compute type). */
+  readonly element?: NarrowDType;
 }
 
-const bufferValue = (ref: BufferRef, shape: readonly number[], type: ScalarType): Value => ({
+const bufferValue = (ref: BufferRef, shape: readonly number[], type: ScalarType, element: NarrowDType | undefined, packed: boolean): Value => ({
   shape,
   type,
   pending: false,
   ref,
-  at: (coords, ctx) => load(ctx.slot(ref, type), ravelExpr(coords, shape), type),
+  element,
+  at: (coords, ctx) => load(ctx.slot(ref, { type, element, packed: packed && element !== undefined }), ravelExpr(coords, shape), type),
 });
+
+/** A value of dtype `dtype` computed by `value`: rounded or wrapped to it where the dtype is narrow. */
+function narrowed(value: Value, dtype: DType): Value {
+  const element = narrowOf(dtype);
+  if (!element) return value;
+  return { ...value, element, at: (coords, ctx) => narrow(value.at(coords, ctx), element, ctx.elementOf) };
+}
+
+/** The block of a packed value: each invocation computes the `per` elements of one word (the last word's tail guarded). */
+function wordBlock(shape: readonly number[], per: number): Block {
+  const length = sizeOf(shape);
+  return {
+    grid: Math.ceil(length / per),
+    rows: 1,
+    cols: per,
+    element: (_i, j) => {
+      const first = binary("mul", gid, c(per, "i32"));
+      const flat = j === 0 ? first : binary("add", first, c(j, "i32"));
+      if (j === 0 || length % per === 0) return { coords: unravelExpr(flat, shape), index: flat };
+      return { coords: unravelExpr(binary("min", flat, c(length - 1, "i32")), shape), index: flat, valid: binary("lt", flat, c(length, "i32")) };
+    },
+  };
+}
 
 type Rule = (eqn: JaxprEqn, inputs: Value[], outShape: readonly number[], outType: ScalarType, options: LoweringOptions) => Value;
 
@@ -135,46 +166,60 @@ const FUSES_PENDING = new Set(Object.keys(ELEMENTWISE_RULES));
 /** Lowers a closed jaxpr (nested jit and custom_jvp/custom_vjp calls are inlined, dead code removed first). */
 export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { target: "cpu" }): Program {
   const jaxpr: Jaxpr = dce(inlineAllCalls(closed.jaxpr));
+  const packed = options.target === "webgpu";
   const steps: Step[] = [];
-  const temps: { length: number; type: ScalarType }[] = [];
+  const temps: { length: number; type: ScalarType; dtype: DType }[] = [];
   const values = new Map<Var, Value>();
   const uses = new Map<Var, number>();
   for (const e of jaxpr.eqns) for (const a of e.inputs) if (a instanceof Var) uses.set(a, (uses.get(a) ?? 0) + 1);
   for (const a of jaxpr.outvars) if (a instanceof Var) uses.set(a, (uses.get(a) ?? 0) + 2);
-  jaxpr.constvars.forEach((cv, i) => values.set(cv, bufferValue({ kind: "const", index: i }, cv.aval.shape, scalarTypeOf(cv.aval.dtype))));
-  jaxpr.invars.forEach((iv, i) => values.set(iv, bufferValue({ kind: "input", index: i }, iv.aval.shape, scalarTypeOf(iv.aval.dtype))));
+  const input = (ref: BufferRef, aval: Var["aval"]): Value => bufferValue(ref, aval.shape, scalarTypeOf(aval.dtype), narrowOf(aval.dtype), packed);
+  jaxpr.constvars.forEach((cv, i) => values.set(cv, input({ kind: "const", index: i }, cv.aval)));
+  jaxpr.invars.forEach((iv, i) => values.set(iv, input({ kind: "input", index: i }, iv.aval)));
 
-  const materialize = (value: Value): Value => {
-    if (value.ref) return value;
-    const type = value.type;
+  /** One kernel storing `value` into a new temporary; a packed one computes a whole word per invocation. */
+  const store = (value: Value): Value => {
+    const { type, element } = value;
+    const packedOut = packed && element !== undefined;
     const ctx = new KernelContext();
-    const block: Block = value.block ?? { grid: sizeOf(value.shape), rows: 1, cols: 1, element: () => ({ coords: unravelExpr(gid, value.shape), index: gid }) };
+    const block: Block =
+      value.block ?? (packedOut ? wordBlock(value.shape, 32 / elementBits(element)) : { grid: sizeOf(value.shape), rows: 1, cols: 1, element: () => ({ coords: unravelExpr(gid, value.shape), index: gid }) });
     const elements = Array.from({ length: block.rows * block.cols }, (_, e) => {
       ctx.element = [Math.floor(e / block.cols), e % block.cols];
       const element = block.element(...ctx.element);
       return { ...element, value: value.at(element.coords, ctx) };
     });
     const out: BufferRef = { kind: "temp", index: temps.length };
-    temps.push({ length: sizeOf(value.shape), type });
-    const outSlot = ctx.slot(out, type);
-    const stores = elements.map(({ index, value: result, valid }): Stmt => {
-      const store: Stmt = { k: "store", buffer: outSlot, index, value: result };
-      return valid ? { k: "if", cond: valid, then: [store] } : store;
-    });
+    temps.push({ length: sizeOf(value.shape), type, dtype: element ?? wideDType(type) });
+    const outSlot = ctx.slot(out, { type, element, packed: packedOut });
+    const stores = packedOut
+      ? [{ k: "store" as const, buffer: outSlot, index: gid, value: packWord(elements, element) }]
+      : elements.map(({ index, value: result, valid }): Stmt => {
+          const single: Stmt = { k: "store", buffer: outSlot, index, value: result };
+          return valid ? { k: "if", cond: valid, then: [single] } : single;
+        });
     const kernel: Kernel = {
       name: `k${steps.length}`,
       grid: block.grid,
-      buffers: ctx.refs.map((_, i) => ({ type: ctx.types[i]!, access: i === outSlot ? "read_write" : "read" })),
+      buffers: ctx.decls.map((decl, i) => ({ ...decl, access: i === outSlot ? "read_write" : "read" })),
       body: hoistInvariants([...ctx.prelude, ...stores]),
     };
     steps.push({ kernel, buffers: ctx.refs });
-    return bufferValue(out, value.shape, type);
+    return bufferValue(out, value.shape, type, element, packed);
+  };
+
+  const materialize = (value: Value): Value => {
+    if (value.ref) return value;
+    if (!packed || value.element === undefined || !value.pending) return store(value);
+    // A pending loop runs once per invocation, but a packed word needs several elements: store it wide, then pack.
+    const wide = store({ ...value, element: undefined });
+    return store({ ...lazy(value.shape, value.type, false, wide.at), element: value.element });
   };
 
   const read = (a: Atom): Value => {
     if (a instanceof Literal) {
       const t = scalarTypeOf(a.aval.dtype);
-      return lazy([], t, false, () => c(a.value, t));
+      return narrowed(lazy([], t, false, () => c(a.value, t)), a.aval.dtype);
     }
     return values.get(a)!;
   };
@@ -198,13 +243,13 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
     if (blocked) inputs = inputs.map((x) => (x.pending && x !== blocked ? materialize(x) : x));
     const results = multiRule ? multiRule(e, inputs, outs, materialize) : [rule!(e, inputs, out.aval.shape, outs[0]!.type, options)];
     e.outputs.forEach((o, i) => {
-      let value = results[i]!;
+      let value = narrowed(results[i]!, o.aval.dtype);
       if (blocked) value = { ...value, block: blocked.block };
       values.set(o, (uses.get(o) ?? 0) > 1 ? materialize(value) : value);
     });
   }
   const outputs = jaxpr.outvars.map((a) => {
-    if (a instanceof Literal) return { kind: "literal" as const, value: a.value, type: scalarTypeOf(a.aval.dtype) };
+    if (a instanceof Literal) return { kind: "literal" as const, value: a.value, type: scalarTypeOf(a.aval.dtype), dtype: a.aval.dtype };
     return materialize(values.get(a)!).ref!;
   });
   return { steps, temps, outputs };

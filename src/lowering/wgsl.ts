@@ -4,12 +4,13 @@
  * invocations are numbered across x and y.
  */
 import { helpersFor } from "./wgslMath.js";
-import { type BinaryOp, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, expandRank1 } from "./kernelIr.js";
+import { narrowHelper, narrowHelpersFor, packedLoad, packedLoader } from "./wgslPacking.js";
+import { type BinaryOp, type BufferDecl, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, expandRank1 } from "./kernelIr.js";
 
 export const WORKGROUP_SIZE = 64;
 export const MAX_DISPATCH = 65535;
 
-const storageType = (t: ScalarType): string => (t === "bool" ? "u32" : t);
+const storageType = (b: BufferDecl): string => (b.type === "bool" || b.packed ? "u32" : b.type);
 
 function literal(value: number, type: ScalarType): string {
   switch (type) {
@@ -32,7 +33,7 @@ function literal(value: number, type: ScalarType): string {
 }
 
 const UNARY: Record<UnaryOp, (a: string, t: ScalarType) => string> = {
-  neg: (a) => `(- ${a})`,
+  neg: (a, t) => (t === "u32" ? `(0u - ${a})` : `(- ${a})`),
   not: (a, t) => (t === "bool" ? `(!${a})` : `(~${a})`),
   exp: (a) => `exp(${a})`,
   log: (a) => `log(${a})`,
@@ -61,6 +62,8 @@ const UNARY: Record<UnaryOp, (a: string, t: ScalarType) => string> = {
 const OPERATORS: Partial<Record<BinaryOp, string>> = { add: "+", sub: "-", mul: "*", div: "/", rem: "%", lt: "<", le: "<=", gt: ">", ge: ">=", eq: "==", ne: "!=" };
 
 function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
+  // WGSL's integer x/0 is x and x%0 is 0; the kernel IR's are -1 and x.
+  if ((op === "div" || op === "rem") && (t === "i32" || t === "u32")) return `wg_${op}_${t}(${a}, ${b})`;
   const operator = OPERATORS[op];
   if (operator) return `(${a} ${operator} ${b})`;
   switch (op) {
@@ -89,6 +92,7 @@ function expr(e: Expr, kernel: Kernel): string {
     case "var":
       return e.name;
     case "load": {
+      if (kernel.buffers[e.buffer]!.packed) return `${packedLoad(e.buffer)}(${expr(e.index, kernel)})`;
       const raw = `b${e.buffer}[u32(${expr(e.index, kernel)})]`;
       return kernel.buffers[e.buffer]!.type === "bool" ? `(${raw} != 0u)` : raw;
     }
@@ -106,6 +110,10 @@ function expr(e: Expr, kernel: Kernel): string {
     }
     case "bitcast":
       return `bitcast<${e.type}>(${expr(e.a, kernel)})`;
+    case "round":
+    case "encode":
+    case "decode":
+      return `${narrowHelper(e.k, e.format)}(${expr(e.a, kernel)})`;
   }
 }
 
@@ -155,9 +163,10 @@ export function dispatchSize(grid: number): [number, number] {
  * does not depend on its size (an elementwise kernel over whole buffers) is one pipeline for every size.
  */
 export function renderWgsl(kernel: Kernel): string {
-  const bindings = kernel.buffers.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> b${i}: array<${storageType(b.type)}>;`);
+  const bindings = kernel.buffers.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> b${i}: array<${storageType(b)}>;`);
   bindings.push(`@group(0) @binding(${kernel.buffers.length}) var<uniform> wg_grid: vec4u;`);
   const body = stmts(kernel.body, kernel, "  ");
+  const loaders = kernel.buffers.flatMap((b, i) => (b.packed && b.element ? [packedLoader(i, b.element, b.type)] : []));
   return [
     ...bindings,
     "var<private> runtime_zero: u32;",
@@ -168,7 +177,9 @@ export function renderWgsl(kernel: Kernel): string {
     "  if (gid >= i32(wg_grid.x)) { return; }",
     ...body,
     "}",
+    ...loaders,
     ...helpersFor(body.join("\n")),
+    ...narrowHelpersFor([...body, ...loaders].join("\n")),
     "",
   ].join("\n");
 }

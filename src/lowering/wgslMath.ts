@@ -1,6 +1,6 @@
 /**
  * WGSL helper functions for the kernel IR ops WGSL lacks (erf, erf_inv, log1p, expm1, pow with JavaScript's
- * semantics, rounding half away from zero, range-checked shifts) or computes too coarsely on some drivers
+ * semantics, rounding half away from zero, range-checked shifts, integer division by zero as the interpreter does it) or computes too coarsely on some drivers
  * (asin, acos), accurate to a few float32 ulps. The renderer calls them as `wg_<name>(...)` and appends the
  * definitions a shader uses.
  */
@@ -85,6 +85,10 @@ const HELPERS: Record<string, string> = {
   wg_shr_i32: "fn wg_shr_i32(a: i32, s: i32) -> i32 { return select(bitcast<i32>(bitcast<u32>(a) >> u32(s)), 0i, u32(s) >= 32u); }",
   wg_shr_u32: "fn wg_shr_u32(a: u32, s: u32) -> u32 { return select(a >> s, 0u, s >= 32u); }",
   wg_sar_i32: "fn wg_sar_i32(a: i32, s: i32) -> i32 { return a >> min(u32(s), 31u); }",
+  wg_div_i32: "fn wg_div_i32(a: i32, b: i32) -> i32 { return select(a / b, -1i, b == 0i); }",
+  wg_div_u32: "fn wg_div_u32(a: u32, b: u32) -> u32 { return select(a / b, 0xffffffffu, b == 0u); }",
+  wg_rem_i32: "fn wg_rem_i32(a: i32, b: i32) -> i32 { return select(a % b, a, b == 0i); }",
+  wg_rem_u32: "fn wg_rem_u32(a: u32, b: u32) -> u32 { return select(a % b, a, b == 0u); }",
 };
 
 /** The definitions of the helpers `code` calls. */

@@ -2,12 +2,12 @@
  * The CPU device: kernels rendered to WebAssembly, or to JavaScript where the wasm renderer cannot render them,
  * compiled once per kernel, run on typed arrays.
  */
+import type { HostData } from "../core/hostData.js";
 import type { Kernel } from "../lowering/kernelIr.js";
 import { compileJs, renderJs } from "../lowering/js.js";
 import { WasmKernels } from "./wasmKernels.js";
 
-type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
-type Run = (buffers: readonly Host[]) => void;
+type Run = (buffers: readonly HostData[]) => void;
 
 export class CpuDevice {
   readonly #compiled = new WeakMap<Kernel, Run>();
@@ -19,7 +19,7 @@ export class CpuDevice {
     this.#wasm = wasm ? new WasmKernels() : undefined;
   }
 
-  run(kernel: Kernel, buffers: readonly Host[]): void {
+  run(kernel: Kernel, buffers: readonly HostData[]): void {
     let fn = this.#compiled.get(kernel);
     if (!fn) {
       fn = this.#wasm?.compile(kernel) ?? this.#js(kernel);

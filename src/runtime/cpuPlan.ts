@@ -5,39 +5,31 @@
  */
 import type { ShapedArray } from "../core/aval.js";
 import { type Array, arrayFromHost } from "../core/array.js";
-import type { HostData } from "../core/hostData.js";
-import type { ScalarType } from "../lowering/kernelIr.js";
+import { type HostData, allocHost } from "../core/hostData.js";
 import type { BufferRef, Program } from "../lowering/lower.js";
 import { type Plan, layoutOf } from "../lowering/plan.js";
 import { CpuDevice } from "./cpu.js";
 import { type PlanDevice, runPlan } from "./planRunner.js";
 
-type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
-
-const allocate = (t: ScalarType, n: number): Host => (t === "f32" ? new Float32Array(n) : t === "i32" ? new Int32Array(n) : t === "u32" ? new Uint32Array(n) : new Uint8Array(n));
-
 /** Runs a kernel program on host buffers (its inputs in order); returns a buffer per output. */
-export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly Host[], consts: readonly Host[] = []): Host[] {
-  const temps = program.temps.map((t) => allocate(t.type, t.length));
-  const resolve = (ref: BufferRef): Host => (ref.kind === "input" ? inputs : ref.kind === "const" ? consts : temps)[ref.index]!;
+export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly HostData[], consts: readonly HostData[] = []): HostData[] {
+  const temps = program.temps.map((t) => allocHost(t.dtype, t.length));
+  const resolve = (ref: BufferRef): HostData => (ref.kind === "input" ? inputs : ref.kind === "const" ? consts : temps)[ref.index]!;
   for (const step of program.steps) cpu.run(step.kernel, step.buffers.map(resolve));
-  return program.outputs.map((out) => (out.kind === "literal" ? allocate(out.type, 1).fill(out.value) : resolve(out)));
+  return program.outputs.map((out) => (out.kind === "literal" ? allocHost(out.dtype, 1).fill(out.value) : resolve(out)));
 }
 
-function hostDevice(cpu: CpuDevice): PlanDevice<Host> {
+function hostDevice(cpu: CpuDevice): PlanDevice<HostData> {
   return {
-    fromArray: (x) => ({ buffer: x.dataSync() as Host, owned: false }),
-    literal: (value, aval) => allocate(layoutOf(aval).type, 1).fill(value),
+    fromArray: (x) => ({ buffer: x.dataSync(), owned: false }),
+    literal: (value, aval) => allocHost(aval.dtype, 1).fill(value),
     run: (program, inputs) => runProgram(cpu, program, inputs),
     slice: (x, offset, length) => x.subarray(offset, offset + length),
-    allocate: (aval) => {
-      const { type, length } = layoutOf(aval);
-      return allocate(type, length);
-    },
+    allocate: (aval) => allocHost(aval.dtype, layoutOf(aval).length),
     write: (into, offset, x, length) => into.set(x.subarray(0, length), offset),
     readScalar: (x) => x[0]!,
     release: () => {},
-    toArray: (x, aval) => arrayFromHost(x as HostData, aval),
+    toArray: (x, aval) => arrayFromHost(x, aval),
   };
 }
 
@@ -45,8 +37,8 @@ const shared = new CpuDevice();
 
 /** Runs one lowered program (of a jaxpr with `constants` and `outAvals`) on the CPU: for tests and benchmarks of single programs. */
 export function cpuExecutable(program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[], cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
-  const consts = constants.map((c) => c.dataSync() as Host);
-  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync() as Host), consts).map((data, i) => arrayFromHost(data as HostData, outAvals[i]!));
+  const consts = constants.map((c) => c.dataSync());
+  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync()), consts).map((data, i) => arrayFromHost(data, outAvals[i]!));
 }
 
 /** The executable of a plan on the CPU (by default on the process's shared CPU device). */

@@ -3,17 +3,21 @@
  * its buffers in (16-byte aligned, with slack for whole-vector reads at the end), calls the kernel with their
  * offsets, and copies the written buffers back.
  */
+import type { HostData } from "../core/hostData.js";
 import type { Kernel } from "../lowering/kernelIr.js";
 import { WASM_IMPORTS, WasmUnsupported, renderWasm } from "../lowering/wasm.js";
 
-type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
 const PAGE = 65536;
 
 export class WasmKernels {
   readonly #memory = new WebAssembly.Memory({ initial: 1 });
 
-  /** The kernel as a function of its buffers, or undefined when the wasm renderer cannot render it. */
-  compile(kernel: Kernel): ((buffers: readonly Host[]) => void) | undefined {
+  /**
+   * The kernel as a function of its buffers, or undefined when the wasm renderer cannot render it (it reads every
+   * buffer as 32-bit elements, so kernels on narrow element types run as JavaScript).
+   */
+  compile(kernel: Kernel): ((buffers: readonly HostData[]) => void) | undefined {
+    if (kernel.buffers.some((b) => b.element !== undefined)) return undefined;
     let bytes: Uint8Array;
     try {
       bytes = renderWasm(kernel).bytes;

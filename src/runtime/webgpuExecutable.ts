@@ -4,9 +4,13 @@
  * device (read with `await x.data()`) and feed later calls without copies.
  */
 import { type Array, ArrayImpl, type Buffer } from "../core/array.js";
-import type { HostData } from "../core/hostData.js";
-import type { BufferRef, Program } from "../lowering/lower.js";
+import type { DType } from "../core/dtype.js";
+import { type HostData, allocHost } from "../core/hostData.js";
+import type { NarrowDType } from "../lowering/kernelIr.js";
+import { type BufferRef, LoweringError, type Program, scalarTypeOf } from "../lowering/lower.js";
+import { elementBits, narrowOf, packedWords } from "../lowering/packing.js";
 import { type Plan, layoutOf } from "../lowering/plan.js";
+import { packHost, unpackHost } from "./packedHost.js";
 import { type PlanDevice, bindArgs, mapConsts, runPlan, runPlanInto } from "./planRunner.js";
 import type { DeviceBuffer, WebGpuDevice } from "./webgpu.js";
 
@@ -17,9 +21,12 @@ export class WebGpuArrayBuffer implements Buffer {
   constructor(
     readonly gpu: WebGpuDevice,
     readonly handle: DeviceBuffer,
+    /** Set when the buffer holds `length` narrow elements packed in u32 words. */
+    readonly packed?: { readonly element: NarrowDType; readonly length: number },
   ) {}
   async read(): Promise<HostData> {
-    return (await this.gpu.read(this.handle)) as HostData;
+    const data = await this.gpu.read(this.handle);
+    return this.packed ? unpackHost(data as Uint32Array, this.packed.element, this.packed.length) : (data as HostData);
   }
   release(): void {
     if (this.#released) return;
@@ -31,13 +38,38 @@ export class WebGpuArrayBuffer implements Buffer {
 type Host = Float32Array | Int32Array | Uint32Array | Uint8Array;
 
 function gpuDevice(gpu: WebGpuDevice): PlanDevice<DeviceBuffer> {
-  const upload = (data: Host, x: { type: DeviceBuffer["type"] }): DeviceBuffer => gpu.upload(data, x.type);
+  /** The element type of each buffer holding packed narrow elements. */
+  const packedOf = new WeakMap<DeviceBuffer, NarrowDType>();
+  const upload = (data: HostData, dtype: DType): DeviceBuffer => {
+    const element = narrowOf(dtype);
+    if (!element) return gpu.upload(data as Host, scalarTypeOf(dtype));
+    const b = gpu.upload(packHost(data, element), "u32");
+    packedOf.set(b, element);
+    return b;
+  };
+  const allocate = (dtype: DType, length: number): DeviceBuffer => {
+    const element = narrowOf(dtype);
+    if (!element) return gpu.allocate(length, scalarTypeOf(dtype));
+    const b = gpu.allocate(packedWords(element, length), "u32");
+    packedOf.set(b, element);
+    return b;
+  };
+  /** An element offset and length as u32 words (a packed copy must start on a word boundary). */
+  const words = (b: DeviceBuffer, offset: number, length: number): [number, number] => {
+    const element = packedOf.get(b);
+    if (!element) return [offset, length];
+    const per = 32 / elementBits(element);
+    if (offset % per !== 0) {
+      throw new LoweringError(`a scan over ${element} slices of ${length} elements is not supported on the webgpu device yet (slices must fill whole 32-bit words)`);
+    }
+    return [offset / per, Math.ceil(length / per)];
+  };
   const run = (program: Program, inputs: readonly DeviceBuffer[]): DeviceBuffer[] => {
-    const temps = program.temps.map((t) => gpu.allocate(t.length, t.type));
+    const temps = program.temps.map((t) => allocate(t.dtype, t.length));
     const resolve = (ref: BufferRef): DeviceBuffer => (ref.kind === "input" ? inputs : temps)[ref.index]!;
     gpu.record(program.steps.map((s) => ({ kernel: s.kernel, buffers: s.buffers.map(resolve) })));
     const outputs = program.outputs.map((out) => {
-      if (out.kind === "literal") return upload(out.type === "f32" ? Float32Array.of(out.value) : out.type === "i32" ? Int32Array.of(out.value) : Uint32Array.of(out.value), out);
+      if (out.kind === "literal") return upload(allocHost(out.dtype, 1).fill(out.value), out.dtype);
       return resolve(out);
     });
     for (const t of temps) if (!outputs.includes(t)) gpu.release(t);
@@ -47,26 +79,27 @@ function gpuDevice(gpu: WebGpuDevice): PlanDevice<DeviceBuffer> {
     fromArray: (x) => {
       const impl = x as ArrayImpl;
       if (impl.buffer instanceof WebGpuArrayBuffer && impl.buffer.gpu === gpu) return { buffer: impl.buffer.handle, owned: false };
-      return { buffer: upload(impl.dataSync() as Host, layoutOf(x.aval)), owned: true };
+      return { buffer: upload(impl.dataSync(), x.aval.dtype), owned: true };
     },
-    literal: (value, aval) => {
-      const { type } = layoutOf(aval);
-      return upload(type === "f32" ? Float32Array.of(value) : type === "i32" ? Int32Array.of(value) : Uint32Array.of(value), { type });
-    },
+    literal: (value, aval) => upload(allocHost(aval.dtype, 1).fill(value), aval.dtype),
     run,
     slice: (x, offset, length, aval) => {
-      const b = gpu.allocate(length, layoutOf(aval).type);
-      gpu.copy(x, offset, b, 0, length);
+      const b = allocate(aval.dtype, length);
+      const [at, count] = words(x, offset, length);
+      gpu.copy(x, at, b, 0, count);
       return b;
     },
-    allocate: (aval) => {
-      const { type, length } = layoutOf(aval);
-      return gpu.allocate(length, type);
+    allocate: (aval) => allocate(aval.dtype, layoutOf(aval).length),
+    write: (into, offset, x, length) => {
+      const [at, count] = words(into, offset, length);
+      gpu.copy(x, 0, into, at, count);
     },
-    write: (into, offset, x, length) => gpu.copy(x, 0, into, offset, length),
     readScalar: async (x) => (await gpu.readNow(x))[0]!,
     release: (b) => gpu.releaseNow(b),
-    toArray: (b, aval) => new ArrayImpl(aval, new WebGpuArrayBuffer(gpu, b)),
+    toArray: (b, aval) => {
+      const element = packedOf.get(b);
+      return new ArrayImpl(aval, new WebGpuArrayBuffer(gpu, b, element && { element, length: layoutOf(aval).length }));
+    },
   };
 }
 

@@ -15,7 +15,7 @@ import { SAMPLES } from "../util/samples.js";
 const [wasm, js] = [new CpuDevice(), new CpuDevice({ wasm: false })];
 const SKIPPED = ["cond", "while", "scan", "custom_lin"];
 /** Primitives whose kernels the wasm renderer must handle itself. */
-const NATIVE = ["add", "mul", "exp", "log", "tanh", "max", "select_n", "reduce_sum", "reduce_max", "dot_general", "transpose", "broadcast_in_dim", "convert_element_type", "iota", "rem", "div", "shift_left"];
+const NATIVE = ["add", "mul", "exp", "log", "tanh", "max", "select_n", "reduce_sum", "reduce_max", "dot_general", "transpose", "broadcast_in_dim", "iota", "rem", "div", "shift_left"];
 
 const renders = (program: Program): boolean =>
   program.steps.every((s) => {

@@ -3,9 +3,11 @@
  * the same coordinates (size-1 axes and scalars broadcast), so chains of them fuse into one expression.
  * threefry2x32 is elementwise too, but its twenty rounds are statements: a pending value like a reduction's.
  */
+import { type DType, dtypeInfo, intRange, isFloat } from "../../core/dtype.js";
 import type { JaxprEqn } from "../../trace/jaxpr.js";
-import { type BinaryOp, type Expr, type ScalarType, type Stmt, type UnaryOp, binary, bitcast, c, cast, select, unary, v } from "../kernelIr.js";
+import { type BinaryOp, type Expr, type ScalarType, type Stmt, type UnaryOp, binary, bitcast, c, cast, decode, select, unary, v } from "../kernelIr.js";
 import type { KernelContext } from "../lower.js";
+import { codeOf, isNarrowFloat, narrowOf } from "../packing.js";
 import { type MultiRule, type Rule, fresh, lazy } from "./common.js";
 
 /** Elementwise ops: operands are scalars or have the output's rank (size-1 axes broadcast). */
@@ -24,17 +26,45 @@ const F32_MAX_BELOW_2_31 = 2147483520;
 const F32_MAX_BELOW_2_32 = 4294967040;
 
 /**
- * float → int conversion as XLA does it: NaN → 0, saturating, truncating toward zero. The float is clamped
- * to the largest float below the type's limit first (WGSL leaves out-of-range casts undefined). NaN → bool
- * is false, as in the reference.
+ * An int32/uint32 as the f32 whose rounding to bfloat16 is the integer's: from 2^24 on, an f32 would round it
+ * once and bfloat16 again, so the bits below the 16th fold into a sticky bit (at bit 8, which f32 keeps).
  */
-function convert(x: Expr, to: ScalarType): Expr {
-  if (x.type === "f32" && to === "bool") return binary("and", binary("ne", x, c(0)), binary("eq", x, x));
-  if (x.type !== "f32" || to === "f32" || to === "bool") return cast(x, to);
-  const [lo, hi, highest] = to === "i32" ? [-2147483648, F32_MAX_BELOW_2_31, 2147483647] : [0, F32_MAX_BELOW_2_32, 4294967295];
-  const clamped = binary("max", binary("min", x, c(hi)), c(lo));
-  return select(binary("gt", x, c(hi)), c(highest, to), cast(select(binary("ne", x, x), c(0), clamped), to));
+function intForBfloat16(x: Expr): Expr {
+  const negative = x.type === "i32" ? binary("lt", x, c(0, "i32")) : undefined;
+  const magnitude = negative ? bitcast(select(negative, unary("neg", x), x), "u32") : x;
+  const sticky = select(binary("ne", binary("and", magnitude, c(0xffff, "u32")), c(0, "u32")), c(0x100, "u32"), c(0, "u32"));
+  const folded = binary("or", binary("and", magnitude, c(0xffff0000, "u32")), sticky);
+  const value = cast(select(binary("ge", magnitude, c(2 ** 24, "u32")), folded, magnitude), "f32");
+  return negative ? select(negative, unary("neg", value), value) : value;
 }
+
+/**
+ * `convert_element_type` as XLA does it: float → int saturates and truncates toward zero, NaN → 0 (the float is
+ * clamped to the largest float below the type's limit first: WGSL leaves out-of-range casts undefined); NaN →
+ * bool is false; int → int keeps the bits (the driver wraps narrow results). Narrow floats round afterwards.
+ */
+function convert(x: Expr, from: DType, to: DType, outType: ScalarType): Expr {
+  if (x.type === "f32" && outType === "bool") return binary("and", binary("ne", x, c(0)), binary("eq", x, x));
+  if (to === "bfloat16" && dtypeInfo(from).bits === 32 && !isFloat(from)) return intForBfloat16(x);
+  if (x.type !== "f32" || outType === "f32" || outType === "bool") return cast(x, outType);
+  if (narrowOf(to)) {
+    const [lo, hi] = intRange(to);
+    return cast(select(binary("ne", x, x), c(0), binary("max", binary("min", x, c(hi)), c(lo))), outType);
+  }
+  const [lo, hi, highest] = outType === "i32" ? [-2147483648, F32_MAX_BELOW_2_31, 2147483647] : [0, F32_MAX_BELOW_2_32, 4294967295];
+  const clamped = binary("max", binary("min", x, c(hi)), c(lo));
+  return select(binary("gt", x, c(hi)), c(highest, outType), cast(select(binary("ne", x, x), c(0), clamped), outType));
+}
+
+/** `bitcast_convert_type`: the 32 bits reinterpreted, or a narrow value's code read as the other narrow type. */
+function bitcastConvert(x: Expr, from: DType, to: DType, outType: ScalarType): Expr {
+  const source = narrowOf(from);
+  if (!source) return bitcast(x, outType);
+  const code = codeOf(x, source);
+  return isNarrowFloat(to) ? decode(to, code) : cast(code, outType);
+}
+
+const dtypes = (eqn: JaxprEqn): [DType, DType] => [eqn.inputs[0]!.aval.dtype, eqn.outputs[0]!.aval.dtype];
 
 const one = (t: ScalarType): Expr => c(1, t);
 
@@ -45,8 +75,15 @@ const UNARY_PRIMITIVES: Partial<Record<string, UnaryOp>> = {
 
 const BINARY_PRIMITIVES: Partial<Record<string, BinaryOp>> = {
   add: "add", add_any: "add", sub: "sub", mul: "mul", div: "div", rem: "rem", pow: "pow", atan2: "atan2", eq: "eq", ne: "ne",
-  and: "and", or: "or", xor: "xor", shift_left: "shl", shift_right_logical: "shr", shift_right_arithmetic: "sar",
+  and: "and", or: "or", xor: "xor", shift_left: "shl", shift_right_arithmetic: "sar",
 };
+
+/** A logical right shift of a narrow signed int shifts its own bits, not the sign-extended ones. */
+function shiftRightLogical([a, s]: Expr[], eqn: JaxprEqn): Expr {
+  const element = narrowOf(eqn.inputs[0]!.aval.dtype);
+  const bits = element && a!.type === "i32" ? binary("and", a!, c(2 ** dtypeInfo(element).bits - 1, "i32")) : a!;
+  return binary("shr", bits, s!);
+}
 
 /** Ops bool operands need spelled differently: max/min are or/and, orderings compare 0/1. */
 const max = (a: Expr, b: Expr): Expr => binary(a.type === "bool" ? "or" : "max", a, b);
@@ -85,9 +122,10 @@ export const ELEMENTWISE_RULES: Record<string, Rule> = {
   stop_gradient: elementwise(([a]) => a!),
   select_n: elementwise(selectN),
   clamp: elementwise(([lo, x, hi]) => min(max(x!, lo!), hi!)),
-  convert_element_type: elementwise(([a], _e, outType) => convert(a!, outType)),
-  bitcast_convert_type: elementwise(([a], _e, outType) => bitcast(a!, outType)),
+  convert_element_type: elementwise(([a], e, outType) => convert(a!, ...dtypes(e), outType)),
+  bitcast_convert_type: elementwise(([a], e, outType) => bitcastConvert(a!, ...dtypes(e), outType)),
   integer_pow: elementwise(integerPow),
+  shift_right_logical: elementwise(shiftRightLogical),
 };
 
 const THREEFRY_ROTATIONS = [

@@ -4,16 +4,17 @@
  * that loops over every scattered window and adds the updates landing on it: no atomics (WebGPU has none
  * for floats), deterministic, in the updates' order.
  */
+import { type DType, intRange, isFloat, isUnsignedInt } from "../../core/dtype.js";
 import { sizeOf } from "../../core/shape.js";
 import { unravelExpr } from "../index.js";
-import { type Expr, type ScalarType, binary, c, select, unary, v } from "../kernelIr.js";
+import { type Expr, binary, c, select, unary, v } from "../kernelIr.js";
 import type { KernelContext, Value } from "../lower.js";
 import { type Rule, allOf, asIndex, clampIndex, fresh, i32, lazy } from "./common.js";
 
 type Mode = "clip" | "fill" | "promise_in_bounds";
 
 /** The fill of an out-of-bounds gather: NaN, the lowest signed or highest unsigned value, or true. */
-const defaultFill = (t: ScalarType): number => ({ f32: NaN, i32: -2147483648, u32: 4294967295, bool: 1 })[t];
+const defaultFill = (dtype: DType): number => (isFloat(dtype) ? NaN : dtype === "bool" ? 1 : intRange(dtype)[isUnsignedInt(dtype) ? 1 : 0]);
 
 /**
  * The start of the window a row of indices selects: entries of the index vector for `indexedDims`, the batch
@@ -61,7 +62,7 @@ const gather: Rule = (eqn, [operand, indices], outShape, outType) => {
     const { clamped, outOfBounds } = windowStart(indices!, batch, operand!.shape, slice_sizes, dn.start_index_map, batching, ctx);
     const at = clamped.map((s, d) => (windowDims.includes(d) ? binary("add", s, coords[dn.offset_dims[windowDims.indexOf(d)]!]!) : s));
     const value = operand!.at(at, ctx);
-    return mode === "fill" ? select(outOfBounds, c(fill_value ?? defaultFill(outType), outType), value) : value;
+    return mode === "fill" ? select(outOfBounds, c(fill_value ?? defaultFill(eqn.outputs[0]!.aval.dtype), outType), value) : value;
   });
 };
 

@@ -2,6 +2,7 @@
  * Lowering rules of reductions, arg-reductions and cumulative sums: pending loops that run in the kernel
  * consuming them (one invocation per output element), reading their operand through its index function.
  */
+import { type DType, intRange, isInteger } from "../../core/dtype.js";
 import { sizeOf } from "../../core/shape.js";
 import { unravelExpr } from "../index.js";
 import { type BinaryOp, type Expr, type ScalarType, type Stmt, binary, c, cast, v } from "../kernelIr.js";
@@ -9,10 +10,9 @@ import { type Rule, fresh, i32, lazy, withCoord } from "./common.js";
 
 type Combiner = "add" | "mul" | "max" | "min" | "and" | "or";
 
-/** The identity of a combiner on a type (the lowest value for max, the highest for min). */
-function identity(op: Combiner, t: ScalarType): Expr {
-  const lowest = { f32: -Infinity, i32: -2147483648, u32: 0, bool: 0 }[t];
-  const highest = { f32: Infinity, i32: 2147483647, u32: 4294967295, bool: 1 }[t];
+/** The identity of a combiner on a dtype computed in `t` (the lowest value for max, the highest for min). */
+function identity(op: Combiner, dtype: DType, t: ScalarType): Expr {
+  const [lowest, highest] = isInteger(dtype) || dtype === "bool" ? intRange(dtype) : [-Infinity, Infinity];
   return c({ add: 0, mul: 1, max: lowest, min: highest, and: 1, or: 0 }[op], t);
 }
 
@@ -31,7 +31,7 @@ function reduction(combiner: Combiner): Rule {
         const inner = unravelExpr(v(r, "i32"), reducedShape);
         const inCoords = x!.shape.map((_, d) => (axes.includes(d) ? inner[axes.indexOf(d)]! : coords[kept.indexOf(d)]!));
         return [
-          { k: "declare", name: acc, init: identity(combiner, outType) },
+          { k: "declare", name: acc, init: identity(combiner, eqn.outputs[0]!.aval.dtype, outType) },
           { k: "for", name: r, start: i32(0), end: i32(sizeOf(reducedShape)), body: [{ k: "assign", name: acc, value: binary(op, v(acc, outType), x!.at(inCoords, ctx)) }] },
         ];
       });
