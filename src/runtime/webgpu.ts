@@ -19,6 +19,7 @@ type TypedArray = Float32Array | Int32Array | Uint32Array;
 /** WebGPU's usage flags (the numeric values of GPUBufferUsage / GPUMapMode, so no global is needed). */
 const USAGE = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
 const MAP_MODE_READ = 0x0001;
+const MAX_BATCH_DISPATCHES = 512;
 
 const arrayTypeOf = (t: ScalarType): typeof Float32Array | typeof Int32Array | typeof Uint32Array => (t === "f32" ? Float32Array : t === "i32" ? Int32Array : Uint32Array);
 
@@ -61,6 +62,7 @@ async function requestAdapter(): Promise<{ gpu: GPU; adapter: GPUAdapter } | nul
 
 export class WebGpuDevice {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
+  #byKernel = new WeakMap<Kernel, GPUComputePipeline>();
   readonly #free = new Map<number, GPUBuffer[]>();
   /** Released while a batch is being recorded: reusable by later kernels of the batch, not by queue writes. */
   readonly #batchFree = new Map<number, GPUBuffer[]>();
@@ -76,8 +78,12 @@ export class WebGpuDevice {
   /** The uniform holding a kernel's size, one immutable buffer per size (see renderWgsl). */
   readonly #gridUniforms = new Map<number, GPUBuffer>();
   #encoder: GPUCommandEncoder | undefined;
+  #flushScheduled = false;
+  /** Dispatches in the open batch: a batch is submitted once it holds this many, even mid-task. */
+  #dispatches = 0;
   /** Validation errors of submitted work, checked before any read (so a bad shader fails instead of hanging). */
-  #pendingErrors: Promise<GPUError | null>[] = [];
+  readonly #pendingErrors = new Set<Promise<unknown>>();
+  #errors: GPUError[] = [];
 
   #gpu: GPU | undefined;
 
@@ -151,6 +157,13 @@ export class WebGpuDevice {
     return this.#pooledBytes;
   }
 
+  /** The pipeline of a kernel object (rendering its WGSL only the first time this object is seen). */
+  #kernelPipeline(kernel: Kernel): GPUComputePipeline {
+    let pipeline = this.#byKernel.get(kernel);
+    if (!pipeline) this.#byKernel.set(kernel, (pipeline = this.#pipeline(renderWgsl(kernel))));
+    return pipeline;
+  }
+
   #pipeline(code: string): GPUComputePipeline {
     let pipeline = this.#pipelines.get(code);
     if (!pipeline) {
@@ -185,7 +198,7 @@ export class WebGpuDevice {
     const encoder = this.#batch();
     for (const { kernel, buffers } of steps) {
       if (kernel.grid === 0) continue;
-      const pipeline = this.#pipeline(renderWgsl(kernel));
+      const pipeline = this.#kernelPipeline(kernel);
       const bindGroup = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries: [...buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })), { binding: buffers.length, resource: { buffer: this.#gridUniform(kernel.grid) } }],
@@ -196,6 +209,7 @@ export class WebGpuDevice {
       const [x, y] = dispatchSize(kernel.grid);
       pass.dispatchWorkgroups(x, y);
       pass.end();
+      this.#dispatches++;
     }
   }
 
@@ -204,13 +218,32 @@ export class WebGpuDevice {
     if (length > 0) this.#batch().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, length * 4);
   }
 
+  /**
+   * Submits the open batch at the end of the current task (a read of a result recorded before then joins it;
+   * work recorded in one synchronous stretch goes in one command buffer).
+   */
+  scheduleFlush(): void {
+    if (this.#dispatches >= MAX_BATCH_DISPATCHES) this.flush();
+    if (this.#flushScheduled || !this.#encoder) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      this.flush();
+    });
+  }
+
   /** Submits the open batch, if any. */
   flush(): void {
     const encoder = this.#encoder;
     if (!encoder) return;
     this.#encoder = undefined;
+    this.#dispatches = 0;
     this.device.queue.submit([encoder.finish()]);
-    this.#pendingErrors.push(this.device.popErrorScope());
+    const pending: Promise<unknown> = this.device.popErrorScope().then((error) => {
+      this.#pendingErrors.delete(pending);
+      if (error) this.#errors.push(error);
+    });
+    this.#pendingErrors.add(pending);
     for (const [size, buffers] of this.#batchFree) {
       const free = this.#free.get(size);
       if (free) free.push(...buffers);
@@ -259,14 +292,14 @@ export class WebGpuDevice {
 
   /** The data of a buffer as the submitted work leaves it (for queued work reading its own results). */
   async readNow(b: DeviceBuffer): Promise<TypedArray | Uint8Array> {
-    this.flush();
-    // The copy is recorded before any await, so a later release and reuse of `b` cannot change what is read.
+    // The copy joins the open batch (one submit for a call and the read of its result), and is recorded before
+    // any await, so a later release and reuse of `b` cannot change what is read.
     const size = sizeClass(b.length * 4);
     const staging = this.#staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(b.buffer, 0, staging, 0, Math.max(4, b.length * 4));
-    this.device.queue.submit([encoder.finish()]);
-    const errors = (await Promise.all(this.#pendingErrors.splice(0))).filter((e): e is GPUError => e !== null);
+    this.#batch().copyBufferToBuffer(b.buffer, 0, staging, 0, Math.max(4, b.length * 4));
+    this.flush();
+    await Promise.all([...this.#pendingErrors]);
+    const errors = this.#errors.splice(0);
     if (errors.length > 0) throw new WgjaxError(`WebGPU rejected a kernel: ${errors.map((e) => e.message).join("; ")}`);
     await staging.mapAsync(MAP_MODE_READ);
     const raw = staging.getMappedRange().slice(0, b.length * 4);
@@ -289,6 +322,7 @@ export class WebGpuDevice {
     this.#staging.clear();
     this.#gridUniforms.clear();
     this.#pipelines.clear();
+    this.#byKernel = new WeakMap();
     this.#gpu = undefined;
   }
 

@@ -124,7 +124,7 @@ export function webgpuPlanExecutable(gpu: WebGpuDevice, plan: Plan): (args: read
       try {
         return runPlan(device, resident, args);
       } finally {
-        gpu.flush();
+        gpu.scheduleFlush();
       }
     }
     // The arguments' buffers are taken now: the caller may dispose the arrays before the queued run starts.
