@@ -21,14 +21,17 @@ export interface DotTiling {
 
 /**
  * Tile sizes for a dot of `batch` products of (m×k)·(k×n): register blocks of 4×8 on the CPU (the 8 columns are
- * two 4-lane vectors for the wasm renderer) and 4×4 on WebGPU, shrunk to the matrix; a rule a benchmark may tune.
+ * two 4-lane vectors for the wasm renderer) and up to 8×8 on WebGPU, shrunk to the matrix; a rule a benchmark may
+ * tune. On the software adapter (llvmpipe) every storage-buffer load costs a per-lane loop, so the loads per
+ * multiply-add (tm + tn per tm·tn) decide the speed: 8×8 measured twice as fast as 4×4 there; larger blocks spill.
+ * A GPU needs invocations too: a block size is used only while it leaves 1024 of them (else one element each).
  * (Unrolling the contraction by 4 measured slower in wasm and no faster in WGSL, so the loop steps by one.)
  */
 export function chooseDotTiling(batch: number, m: number, n: number, _k: number, target: LoweringTarget): DotTiling {
   const fit = (size: number, tile: number): number => (size >= tile ? tile : Math.max(1, size));
   if (target === "cpu") return { tm: fit(m, 4), tn: n >= 8 ? 8 : fit(n, 4) };
-  // On a GPU a small product needs every invocation it can get: fall back to one element each.
-  const tile = batch * m * n >= 16 * 4096 ? 4 : 1;
+  // The largest block that still leaves 1024 invocations.
+  const tile = [8, 4].find((t) => (batch * m * n) / (t * t) >= 1024) ?? 1;
   return { tm: fit(m, tile), tn: fit(n, tile) };
 }
 

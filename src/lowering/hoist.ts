@@ -1,7 +1,9 @@
 /**
- * Loop-invariant code motion on kernel IR: arithmetic inside a `for` that reads no variable the loop changes
- * (and no buffer) moves into a `let` before the loop. It mainly takes the row offsets of a matrix product's loads
- * out of its contraction loop, which neither V8's wasm compiler nor its JavaScript one does reliably.
+ * Two clean-ups of kernel IR before rendering. Common subexpressions of one statement (a value read twice, so
+ * loaded twice, once the lazy index functions are inlined) are bound once in a `let` before it. Loop-invariant
+ * code motion: arithmetic inside a `for` that reads no variable the loop changes (and no buffer) moves into a
+ * `let` before the loop. It mainly takes the row offsets of a matrix product's loads out of its contraction loop,
+ * which neither V8's wasm compiler nor its JavaScript one does reliably.
  */
 import { type Expr, type Stmt, accumulatorName, v } from "./kernelIr.js";
 
@@ -95,5 +97,63 @@ class Hoister {
   }
 }
 
-/** Moves loop-invariant arithmetic out of every `for` loop in `body`. */
-export const hoistInvariants = (body: readonly Stmt[]): Stmt[] => new Hoister().stmts(body);
+const CHILDREN = ["a", "b", "cond", "index"] as const;
+const children = (e: Expr): Expr[] => CHILDREN.flatMap((key) => ((e as Record<string, unknown>)[key] as Expr | undefined) ?? []);
+
+/** Counts the costly subexpressions of `e` that are evaluated whatever the data (not only in a select's arm). */
+function countUnconditional(e: Expr, counts: Map<string, number>): void {
+  if (costly(e)) counts.set(JSON.stringify(e), (counts.get(JSON.stringify(e)) ?? 0) + 1);
+  for (const child of e.k === "select" ? [e.cond] : children(e)) countUnconditional(child, counts);
+}
+
+/** Binds subexpressions a statement evaluates more than once to `let`s before it, in every nested body. */
+class Deduplicator {
+  #count = 0;
+
+  stmts(body: readonly Stmt[]): Stmt[] {
+    return body.flatMap((s) => this.stmt(s));
+  }
+
+  stmt(s: Stmt): Stmt[] {
+    switch (s.k) {
+      case "for":
+        return [{ ...s, body: this.stmts(s.body) }];
+      case "if":
+        return [{ ...s, then: this.stmts(s.then), ...(s.else ? { else: this.stmts(s.else) } : {}) }];
+      case "let":
+      case "assign":
+        return this.#bind([s.value], ([value]) => ({ ...s, value: value! }));
+      case "store":
+        return this.#bind([s.index, s.value], ([index, value]) => ({ ...s, index: index!, value: value! }));
+      case "rank1":
+        return this.#bind([...s.rows, ...s.cols], (exprs) => ({ ...s, rows: exprs.slice(0, s.rows.length), cols: exprs.slice(s.rows.length) }));
+      default:
+        return [s];
+    }
+  }
+
+  /** `make` of `exprs` reading their repeated subexpressions from `let`s bound before it (inner ones first). */
+  #bind(exprs: readonly Expr[], make: (rewritten: Expr[]) => Stmt): Stmt[] {
+    const counts = new Map<string, number>();
+    for (const e of exprs) countUnconditional(e, counts);
+    const lets: Stmt[] = [];
+    const names = new Map<string, string>();
+    const rewrite = (e: Expr): Expr => {
+      const key = JSON.stringify(e);
+      const bound = names.get(key);
+      if (bound) return v(bound, e.type);
+      const out: Record<string, unknown> = { ...e };
+      for (const child of CHILDREN) if (child in e) out[child] = rewrite((e as Record<string, unknown>)[child] as Expr);
+      if ((counts.get(key) ?? 0) < 2) return out as Expr;
+      const name = `cse${this.#count++}`;
+      names.set(key, name);
+      lets.push({ k: "let", name, value: out as Expr });
+      return v(name, e.type);
+    };
+    const stmt = make(exprs.map(rewrite));
+    return [...lets, stmt];
+  }
+}
+
+/** Binds each statement's repeated subexpressions once, then moves loop-invariant arithmetic out of every `for` loop in `body`. */
+export const hoistInvariants = (body: readonly Stmt[]): Stmt[] => new Hoister().stmts(new Deduplicator().stmts(body));

@@ -71,7 +71,8 @@ const PROGRAMS: Program[] = [
 describe("chooseDotTiling", () => {
   it("blocks large products and shrinks the block to small ones", () => {
     expect(chooseDotTiling(1, 512, 512, 512, "cpu")).toEqual({ tm: 4, tn: 8 });
-    expect(chooseDotTiling(1, 512, 512, 512, "webgpu")).toEqual({ tm: 4, tn: 4 });
+    expect(chooseDotTiling(1, 512, 512, 512, "webgpu")).toEqual({ tm: 8, tn: 8 });
+    expect(chooseDotTiling(1, 128, 256, 512, "webgpu")).toEqual({ tm: 4, tn: 4 });
     expect(chooseDotTiling(1, 1, 3, 9, "cpu")).toEqual({ tm: 1, tn: 3 });
     expect(chooseDotTiling(1, 8, 8, 8, "webgpu")).toEqual({ tm: 1, tn: 1 });
   });

@@ -136,8 +136,8 @@ const CASES: Record<string, () => Case> = {
   bool: boolCase,
   reduction: reductionCase,
   matmul: matmulCase,
-  "lowered dot, 4×4 blocks with ragged edges and a bias-relu epilogue": loweredCase(biasRelu, [randomArray(next, [258, 20]), randomArray(next, [20, 259]), randomArray(next, [259])], "webgpu", 1e-5),
-  "lowered batched dot, 4×4 blocks with a convert prologue": loweredCase(convertBatched, [randomArray(next, [2, 130, 9], "int32"), randomArray(next, [2, 9, 257])], "webgpu", 1e-5),
+  "lowered dot, 8×8 blocks with ragged edges and a bias-relu epilogue": loweredCase(biasRelu, [randomArray(next, [258, 20]), randomArray(next, [20, 259]), randomArray(next, [259])], "webgpu", 1e-5),
+  "lowered batched dot, 8×8 blocks with a convert prologue": loweredCase(convertBatched, [randomArray(next, [2, 130, 9], "int32"), randomArray(next, [2, 9, 257])], "webgpu", 1e-5),
   "lowered dot, cpu 4×8 blocks with ragged edges": loweredCase(biasRelu, [randomArray(next, [33, 65]), randomArray(next, [65, 17]), randomArray(next, [17])], "cpu", 2e-5),
   "lowered dot, one element per invocation": loweredCase(biasRelu, [randomArray(next, [7, 13]), randomArray(next, [13, 5]), randomArray(next, [5])], "webgpu", 1e-5),
 };
