@@ -100,10 +100,23 @@ class Hoister {
 const CHILDREN = ["a", "b", "cond", "index"] as const;
 const children = (e: Expr): Expr[] => CHILDREN.flatMap((key) => ((e as Record<string, unknown>)[key] as Expr | undefined) ?? []);
 
-/** Counts the costly subexpressions of `e` that are evaluated whatever the data (not only in a select's arm). */
-function countUnconditional(e: Expr, counts: Map<string, number>): void {
-  if (costly(e)) counts.set(JSON.stringify(e), (counts.get(JSON.stringify(e)) ?? 0) + 1);
-  for (const child of e.k === "select" ? [e.cond] : children(e)) countUnconditional(child, counts);
+/**
+ * Counts the costly subexpressions of `e`, and collects those evaluated whatever the data (not only in a select's
+ * arm: the other arm's loads may be out of bounds, so only these may move before the statement).
+ */
+function count(e: Expr, counts: Map<string, number>, unconditional: Set<string> | undefined): void {
+  const key = JSON.stringify(e);
+  if (costly(e)) {
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    unconditional?.add(key);
+  }
+  if (e.k === "select") {
+    count(e.cond, counts, unconditional);
+    count(e.a, counts, undefined);
+    count(e.b, counts, undefined);
+  } else {
+    for (const child of children(e)) count(child, counts, unconditional);
+  }
 }
 
 /** Binds subexpressions a statement evaluates more than once to `let`s before it, in every nested body. */
@@ -135,7 +148,8 @@ class Deduplicator {
   /** `make` of `exprs` reading their repeated subexpressions from `let`s bound before it (inner ones first). */
   #bind(exprs: readonly Expr[], make: (rewritten: Expr[]) => Stmt): Stmt[] {
     const counts = new Map<string, number>();
-    for (const e of exprs) countUnconditional(e, counts);
+    const unconditional = new Set<string>();
+    for (const e of exprs) count(e, counts, unconditional);
     const lets: Stmt[] = [];
     const names = new Map<string, string>();
     const rewrite = (e: Expr): Expr => {
@@ -144,7 +158,7 @@ class Deduplicator {
       if (bound) return v(bound, e.type);
       const out: Record<string, unknown> = { ...e };
       for (const child of CHILDREN) if (child in e) out[child] = rewrite((e as Record<string, unknown>)[child] as Expr);
-      if ((counts.get(key) ?? 0) < 2) return out as Expr;
+      if ((counts.get(key) ?? 0) < 2 || !unconditional.has(key)) return out as Expr;
       const name = `cse${this.#count++}`;
       names.set(key, name);
       lets.push({ k: "let", name, value: out as Expr });

@@ -3,10 +3,12 @@
  * JavaScript). Buffers live in one imported memory, each kernel takes their byte offsets. Arithmetic is wasm's
  * f32/i32, which is what the JavaScript renderer's rounding reproduces, with its conventions for integer division
  * by zero and out-of-range casts. `rank1` blocks whose columns come in fours run as SIMD (f32x4/i32x4) with the
- * accumulators in vector registers; exp is an f64 polynomial, other transcendentals call JavaScript's Math.
+ * accumulators in vector registers, elementwise kernels four invocations at a time (wasmSimd.ts); exp is an f64
+ * polynomial, other transcendentals call JavaScript's Math.
  */
 import { type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, accumulatorName, expandRank1 } from "./kernelIr.js";
 import { FunctionBody, OP, SAT, SIMD, VAL, type ValType, encodeModule } from "./wasmEncoding.js";
+import { MATH_BINARY, MATH_UNARY, renderVectorKernel, vectorizable as elementwise } from "./wasmSimd.js";
 
 /** A kernel the wasm renderer does not handle (the caller falls back to JavaScript). */
 export class WasmUnsupported extends Error {}
@@ -16,7 +18,6 @@ export const WASM_IMPORTS: Record<string, (...args: number[]) => number> = {
   log: Math.log, log1p: Math.log1p, expm1: Math.expm1, sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos,
   atan: Math.atan, sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh, pow: Math.pow, atan2: Math.atan2, fmod: (a, b) => a % b,
 };
-const MATH_UNARY: ReadonlySet<UnaryOp> = new Set(["log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"] as UnaryOp[]);
 
 const valType = (t: ScalarType): ValType => (t === "f32" ? VAL.f32 : VAL.i32);
 const hasLoad = (e: Expr): boolean => e.k === "load" || ("a" in e && hasLoad(e.a)) || ("b" in e && hasLoad(e.b)) || ("cond" in e && hasLoad(e.cond));
@@ -240,7 +241,7 @@ class Renderer {
         add: OP.f32Add, sub: OP.f32Sub, mul: OP.f32Mul, div: OP.f32Div, max: OP.f32Max, min: OP.f32Min,
         lt: OP.f32Lt, le: OP.f32Le, gt: OP.f32Gt, ge: OP.f32Ge, eq: OP.f32Eq, ne: OP.f32Ne,
       };
-      const imported: Partial<Record<typeof op, string>> = { rem: "fmod", pow: "pow", atan2: "atan2" };
+      const imported = MATH_BINARY;
       if (native[op] !== undefined) {
         this.expr(a);
         this.expr(bExpr);
@@ -427,7 +428,8 @@ export interface WasmKernel {
 export function renderWasm(kernel: Kernel): WasmKernel {
   const r = new Renderer(kernel);
   r.collectBlocks(kernel.body);
-  r.stmts([{ k: "for", name: "gid", start: { k: "const", value: 0, type: "i32" }, end: { k: "const", value: kernel.grid, type: "i32" }, body: kernel.body }]);
+  if (elementwise(kernel)) renderVectorKernel(r);
+  else r.stmts([{ k: "for", name: "gid", start: { k: "const", value: 0, type: "i32" }, end: { k: "const", value: kernel.grid, type: "i32" }, body: kernel.body }]);
   const f64 = { params: [VAL.f64], results: [VAL.f64] };
   const f64x2 = { params: [VAL.f64, VAL.f64], results: [VAL.f64] };
   const imports = r.imports.map((name) => ({ name, type: WASM_IMPORTS[name]!.length === 2 ? f64x2 : f64 }));

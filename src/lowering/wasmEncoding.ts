@@ -34,9 +34,18 @@ export const SAT = { i32TruncSatF32S: 0, i32TruncSatF32U: 1, i64TruncSatF64S: 6 
 
 /** SIMD opcodes (prefix 0xfd). */
 export const SIMD = {
-  v128Load: 0x00, v128Const: 0x0c, i32x4Splat: 0x11, f32x4Splat: 0x13,
+  v128Load: 0x00, v128Store: 0x0b, v128Const: 0x0c, i8x16Shuffle: 0x0d, i32x4Splat: 0x11, i64x2Splat: 0x12, f32x4Splat: 0x13, f64x2Splat: 0x14,
   i32x4ExtractLane: 0x1b, i32x4ReplaceLane: 0x1c, f32x4ExtractLane: 0x1f, f32x4ReplaceLane: 0x20,
-  i32x4Add: 0xae, i32x4Mul: 0xb5, f32x4Add: 0xe4, f32x4Mul: 0xe6,
+  i32x4Eq: 0x37, i32x4Ne: 0x38, i32x4LtS: 0x39, i32x4LtU: 0x3a, i32x4GtS: 0x3b, i32x4GtU: 0x3c, i32x4LeS: 0x3d, i32x4LeU: 0x3e, i32x4GeS: 0x3f, i32x4GeU: 0x40,
+  f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
+  v128Not: 0x4d, v128And: 0x4e, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52,
+  f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  f32x4Ceil: 0x67, f32x4Floor: 0x68, f32x4Nearest: 0x6a, f64x2Nearest: 0x94,
+  i32x4Abs: 0xa0, i32x4Neg: 0xa1, i32x4Add: 0xae, i32x4Sub: 0xb1, i32x4Mul: 0xb5, i32x4MinS: 0xb6, i32x4MinU: 0xb7, i32x4MaxS: 0xb8, i32x4MaxU: 0xb9,
+  i64x2ExtendLowI32x4S: 0xc7, i64x2Shl: 0xcb, i64x2Add: 0xce,
+  f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
+  f64x2Add: 0xf0, f64x2Mul: 0xf2, f64x2Min: 0xf4, f64x2Max: 0xf5,
+  i32x4TruncSatF32x4S: 0xf8, i32x4TruncSatF32x4U: 0xf9, f32x4ConvertI32x4S: 0xfa, f32x4ConvertI32x4U: 0xfb, i32x4TruncSatF64x2SZero: 0xfc,
 } as const;
 
 export function unsignedLeb(value: number, out: number[]): void {

@@ -21,6 +21,12 @@ describe("hoistInvariants", () => {
     expect(loads(body)).toBe(2);
   });
 
+  it("binds a load a select's condition reads and an arm reads again", () => {
+    const x = load(0, gid, "f32");
+    const body = hoistInvariants([{ k: "store", buffer: 1, index: gid, value: select(binary("gt", x, c(0)), unary("sqrt", x), c(0)) }]);
+    expect(loads(body)).toBe(1);
+  });
+
   it("moves arithmetic that does not depend on the loop out of it", () => {
     const row = binary("mul", v("r", "i32"), c(64, "i32"));
     const body = hoistInvariants([{ k: "for", name: "k", start: c(0, "i32"), end: c(8, "i32"), body: [{ k: "assign", name: "acc", value: load(0, binary("add", row, v("k", "i32")), "f32") }] }]);
