@@ -93,7 +93,7 @@ function expr(e: Expr, kernel: Kernel): string {
       return e.name;
     case "load": {
       if (kernel.buffers[e.buffer]!.packed) return `${packedLoad(e.buffer)}(${expr(e.index, kernel)})`;
-      const raw = `b${e.buffer}[u32(${expr(e.index, kernel)})]`;
+      const raw = element(e.buffer, `u32(${expr(e.index, kernel)})`);
       return kernel.buffers[e.buffer]!.type === "bool" ? `(${raw} != 0u)` : raw;
     }
     case "unary":
@@ -129,7 +129,9 @@ function stmts(body: readonly Stmt[], kernel: Kernel, indent: string): string[] 
       case "store": {
         const value = expr(s.value, kernel);
         const stored = kernel.buffers[s.buffer]!.type === "bool" ? `select(0u, 1u, ${value})` : value;
-        return [`${indent}b${s.buffer}[u32(${expr(s.index, kernel)})] = ${stored};`];
+        const index = `u32(${expr(s.index, kernel)})`;
+        if (chunking.counts[s.buffer]! > 1) return [`${indent}st_b${s.buffer}(${index}, ${stored});`];
+        return [`${indent}b${s.buffer}[${index}] = ${stored};`];
       }
       case "for":
         return [
@@ -158,15 +160,52 @@ export function dispatchSize(grid: number): [number, number] {
 }
 
 /**
- * The shader of a kernel. Its size (the grid) is not part of the text: it comes from a uniform at binding
- * `kernel.buffers.length`, and invocations are numbered with a fixed row stride, so a kernel whose indexing
- * does not depend on its size (an elementwise kernel over whole buffers) is one pipeline for every size.
+ * How the buffers bind: a buffer larger than one storage binding allows is bound as `counts[i]` consecutive
+ * chunks of `words` 32-bit words each, and read and written through functions that pick the chunk.
  */
-export function renderWgsl(kernel: Kernel): string {
-  const bindings = kernel.buffers.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> b${i}: array<${storageType(b)}>;`);
-  bindings.push(`@group(0) @binding(${kernel.buffers.length}) var<uniform> wg_grid: vec4u;`);
+export interface Chunking {
+  readonly words: number;
+  readonly counts: readonly number[];
+}
+
+// Set while a kernel renders (renderWgsl is not reentrant).
+let chunking: Chunking = { words: 0, counts: [] };
+
+/** Element `index` (a u32 expression) of buffer `buffer`, as stored. */
+const element = (buffer: number, index: string): string => (chunking.counts[buffer]! > 1 ? `ld_chunk_b${buffer}(${index})` : `b${buffer}[${index}]`);
+
+/** The bindings of a buffer split into chunks, and its load and store functions. */
+function chunkedBuffer(i: number, b: BufferDecl, count: number, binding: number, words: number): string[] {
+  const t = storageType(b);
+  const chunks = Array.from({ length: count }, (_, c) => c);
+  const select = (body: (c: number) => string): string =>
+    `  switch (i / ${words}u) {\n${chunks.map((c) => `    ${c === count - 1 ? "default" : `case ${c}u`}: { ${body(c)} }`).join("\n")}\n  }`;
+  return [
+    ...chunks.map((c) => `@group(0) @binding(${binding + c}) var<storage, ${b.access}> b${i}_${c}: array<${t}>;`),
+    `fn ld_chunk_b${i}(i: u32) -> ${t} {\n${select((c) => `return b${i}_${c}[i % ${words}u];`)}\n}`,
+    ...(b.access === "read_write" ? [`fn st_b${i}(i: u32, v: ${t}) {\n${select((c) => `b${i}_${c}[i % ${words}u] = v;`)}\n}`] : []),
+  ];
+}
+
+/**
+ * The shader of a kernel. Its size (the grid) is not part of the text: it comes from a uniform after the
+ * buffers' bindings, and invocations are numbered with a fixed row stride, so a kernel whose indexing does not
+ * depend on its size (an elementwise kernel over whole buffers) is one pipeline for every size. With
+ * `split`, buffers too large for one binding are bound in chunks.
+ */
+export function renderWgsl(kernel: Kernel, split: Chunking = { words: 0, counts: kernel.buffers.map(() => 1) }): string {
+  chunking = split;
+  const bindings: string[] = [];
+  let binding = 0;
+  kernel.buffers.forEach((b, i) => {
+    const count = split.counts[i]!;
+    if (count > 1) bindings.push(...chunkedBuffer(i, b, count, binding, split.words));
+    else bindings.push(`@group(0) @binding(${binding}) var<storage, ${b.access}> b${i}: array<${storageType(b)}>;`);
+    binding += count;
+  });
+  bindings.push(`@group(0) @binding(${binding}) var<uniform> wg_grid: vec4u;`);
   const body = stmts(kernel.body, kernel, "  ");
-  const loaders = kernel.buffers.flatMap((b, i) => (b.packed && b.element ? [packedLoader(i, b.element, b.type)] : []));
+  const loaders = kernel.buffers.flatMap((b, i) => (b.packed && b.element ? [packedLoader(i, b.element, b.type, (word) => element(i, word))] : []));
   return [
     ...bindings,
     "var<private> runtime_zero: u32;",

@@ -90,11 +90,11 @@ export function narrowHelpersFor(code: string): string[] {
 /** The name of the load function of packed buffer `buffer`. */
 export const packedLoad = (buffer: number): string => `ld_b${buffer}`;
 
-/** The load function of a packed buffer: element `i` out of its word, decoded to `type`. */
-export function packedLoader(buffer: number, element: NarrowDType, type: ScalarType): string {
+/** The load function of a packed buffer: element `i` out of its word (`word` reads a word), decoded to `type`. */
+export function packedLoader(buffer: number, element: NarrowDType, type: ScalarType, word: (index: string) => string): string {
   const bits = dtypeInfo(element).bits;
   const per = 32 / bits;
-  const code = `(b${buffer}[e >> ${Math.log2(per)}u] >> ((e & ${per - 1}u) * ${bits}u)) & ${hex(2 ** bits - 1)}`;
+  const code = `(${word(`e >> ${Math.log2(per)}u`)} >> ((e & ${per - 1}u) * ${bits}u)) & ${hex(2 ** bits - 1)}`;
   const value = floatFormatOf(element)
     ? `${narrowHelper("decode", element as NarrowFloat)}(c)`
     : isSignedInt(element)

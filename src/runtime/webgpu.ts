@@ -12,7 +12,7 @@
 import { dumps } from "../core/env.js";
 import { WgjaxError } from "../core/errors.js";
 import type { Kernel, ScalarType } from "../lowering/kernelIr.js";
-import { dispatchSize, renderWgsl } from "../lowering/wgsl.js";
+import { type Chunking, dispatchSize, renderWgsl } from "../lowering/wgsl.js";
 
 type TypedArray = Float32Array | Int32Array | Uint32Array;
 
@@ -62,7 +62,7 @@ async function requestAdapter(): Promise<{ gpu: GPU; adapter: GPUAdapter } | nul
 
 export class WebGpuDevice {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
-  #byKernel = new WeakMap<Kernel, GPUComputePipeline>();
+  #byKernel = new WeakMap<Kernel, Map<string, GPUComputePipeline>>();
   readonly #free = new Map<number, GPUBuffer[]>();
   /** Released while a batch is being recorded: reusable by later kernels of the batch, not by queue writes. */
   readonly #batchFree = new Map<number, GPUBuffer[]>();
@@ -157,11 +157,34 @@ export class WebGpuDevice {
     return this.#pooledBytes;
   }
 
-  /** The pipeline of a kernel object (rendering its WGSL only the first time this object is seen). */
-  #kernelPipeline(kernel: Kernel): GPUComputePipeline {
-    let pipeline = this.#byKernel.get(kernel);
-    if (!pipeline) this.#byKernel.set(kernel, (pipeline = this.#pipeline(renderWgsl(kernel))));
+  /**
+   * The pipeline of a kernel object for a way of binding its buffers (its WGSL is rendered only the first time
+   * this object is seen with that binding).
+   */
+  #kernelPipeline(kernel: Kernel, split: Chunking): GPUComputePipeline {
+    let pipelines = this.#byKernel.get(kernel);
+    if (!pipelines) this.#byKernel.set(kernel, (pipelines = new Map()));
+    const key = split.counts.join(",");
+    let pipeline = pipelines.get(key);
+    if (!pipeline) pipelines.set(key, (pipeline = this.#pipeline(renderWgsl(kernel, split))));
     return pipeline;
+  }
+
+  /** The bind group entries of a kernel's buffers: one binding each, or consecutive chunks of a large one. */
+  #bindings(buffers: readonly DeviceBuffer[]): { split: Chunking; entries: GPUBindGroupEntry[] } {
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    const entries: GPUBindGroupEntry[] = [];
+    const counts = buffers.map((b) => {
+      const size = b.buffer.size;
+      if (size <= limit) {
+        entries.push({ binding: entries.length, resource: { buffer: b.buffer } });
+        return 1;
+      }
+      const count = Math.ceil(size / limit);
+      for (let c = 0; c < count; c++) entries.push({ binding: entries.length, resource: { buffer: b.buffer, offset: c * limit, size: Math.min(limit, size - c * limit) } });
+      return count;
+    });
+    return { split: { words: limit / 4, counts }, entries };
   }
 
   #pipeline(code: string): GPUComputePipeline {
@@ -198,10 +221,11 @@ export class WebGpuDevice {
     const encoder = this.#batch();
     for (const { kernel, buffers } of steps) {
       if (kernel.grid === 0) continue;
-      const pipeline = this.#kernelPipeline(kernel);
+      const { split, entries } = this.#bindings(buffers);
+      const pipeline = this.#kernelPipeline(kernel, split);
       const bindGroup = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: [...buffers.map((b, i) => ({ binding: i, resource: { buffer: b.buffer } })), { binding: buffers.length, resource: { buffer: this.#gridUniform(kernel.grid) } }],
+        entries: [...entries, { binding: entries.length, resource: { buffer: this.#gridUniform(kernel.grid) } }],
       });
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);

@@ -103,6 +103,17 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     expect(globalThis.Array.from(await (count(np.array([1, 2])) as A).data())).toEqual([5, 6]);
   });
 
+  it("an array larger than one storage binding is bound in chunks (elementwise and a reduction across the boundary)", async () => {
+    const words = gpu!.device.limits.maxStorageBufferBindingSize / 4;
+    const n = words + 3;
+    const x = devicePut(np.arange(n, undefined, undefined, { dtype: "float32" }), "webgpu");
+    const [y, top] = jit((v: A) => [v.mul(0.5).add(1), np.max(v.mul(-1).add(n))], { device: "webgpu" })(x) as A[];
+    const data = await y!.data();
+    expect(data.length).toBe(n);
+    for (const i of [0, 1, words - 2, words - 1, words, words + 1, n - 1]) expect(data[i]).toBe(Math.fround(Math.fround(i) * 0.5 + 1));
+    expect(globalThis.Array.from(await top!.data())).toEqual([Math.fround(n)]);
+  });
+
   it("one pipeline serves an elementwise kernel of every size (the size is a uniform, not shader text)", async () => {
     const f = jit((v: A) => np.exp(v).mul(2.5).sub(v), { device: "webgpu" });
     const before = gpu!.pipelineCount;
