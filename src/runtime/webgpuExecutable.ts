@@ -7,7 +7,9 @@ import { type Array, ArrayImpl, type Buffer } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import { type HostData, allocHost } from "../core/hostData.js";
 import type { NarrowDType } from "../lowering/kernelIr.js";
-import { type BufferRef, LoweringError, type Program, scalarTypeOf } from "../lowering/lower.js";
+import type { Kernel } from "../lowering/kernelIr.js";
+import { type BufferRef, type Program, scalarTypeOf } from "../lowering/lower.js";
+import { packedSliceKernel, packedWriteKernel } from "./packedCopy.js";
 import { elementBits, narrowOf, packedWords } from "../lowering/packing.js";
 import { type Plan, layoutOf } from "../lowering/plan.js";
 import { packHost, unpackHost } from "./packedHost.js";
@@ -54,15 +56,11 @@ function gpuDevice(gpu: WebGpuDevice): PlanDevice<DeviceBuffer> {
     packedOf.set(b, element);
     return b;
   };
-  /** An element offset and length as u32 words (a packed copy must start on a word boundary). */
-  const words = (b: DeviceBuffer, offset: number, length: number): [number, number] => {
-    const element = packedOf.get(b);
-    if (!element) return [offset, length];
-    const per = 32 / elementBits(element);
-    if (offset % per !== 0) {
-      throw new LoweringError(`a scan over ${element} slices of ${length} elements is not supported on the webgpu device yet (slices must fill whole 32-bit words)`);
-    }
-    return [offset / per, Math.ceil(length / per)];
+  /** Runs a packed-copy kernel from `src` to `dst` with the element offsets `at`. */
+  const packedCopy = (kernel: Kernel, src: DeviceBuffer, dst: DeviceBuffer, at: [number, number]): void => {
+    const offsets = gpu.upload(Int32Array.of(...at), "i32");
+    gpu.record([{ kernel, buffers: [src, offsets, dst] }]);
+    gpu.releaseNow(offsets);
   };
   const run = (program: Program, inputs: readonly DeviceBuffer[]): DeviceBuffer[] => {
     const temps = program.temps.map((t) => allocate(t.dtype, t.length));
@@ -85,14 +83,19 @@ function gpuDevice(gpu: WebGpuDevice): PlanDevice<DeviceBuffer> {
     run,
     slice: (x, offset, length, aval) => {
       const b = allocate(aval.dtype, length);
-      const [at, count] = words(x, offset, length);
-      gpu.copy(x, at, b, 0, count);
+      const element = packedOf.get(x);
+      const per = element ? 32 / elementBits(element) : 1;
+      if (offset % per === 0) gpu.copy(x, offset / per, b, 0, Math.ceil(length / per));
+      else packedCopy(packedSliceKernel(elementBits(element!), length), x, b, [offset, 0]);
       return b;
     },
     allocate: (aval) => allocate(aval.dtype, layoutOf(aval).length),
     write: (into, offset, x, length) => {
-      const [at, count] = words(into, offset, length);
-      gpu.copy(x, 0, into, at, count);
+      const element = packedOf.get(into);
+      const per = element ? 32 / elementBits(element) : 1;
+      // A copy of whole words, unless that would spill into a neighbouring row's elements.
+      if (offset % per === 0 && length % per === 0) gpu.copy(x, 0, into, offset / per, length / per);
+      else packedCopy(packedWriteKernel(elementBits(element!), length, into.length), x, into, [0, offset]);
     },
     readScalar: async (x) => (await gpu.readNow(x))[0]!,
     release: (b) => gpu.releaseNow(b),

@@ -166,6 +166,21 @@ describe.each(kernelDevices)("narrow dtypes on %s", (device) => {
       const xs = randomArray(next, [3, 4]).astype("bfloat16");
       await expectSame(device, (v) => lax.scan((c: A, x: A): [A, A] => [lax.add(c, x), lax.mul(c, x)], np.zeros([4], { dtype: "bfloat16" }), v!), [xs]);
     });
+
+    it.each([
+      ["bfloat16", 3],
+      ["int8", 5],
+      ["int4", 3],
+      ["float8_e4m3fn", 6],
+    ] as const)("scans over %s rows of %i elements (not whole words), forward and reverse, with ys of another row length", async (dtype, n) => {
+      const xs = randomArray(next, [5, n], "float32", 3).astype(dtype);
+      const ws = randomArray(next, [5, n + 2], "float32", 3).astype(dtype);
+      for (const reverse of [false, true]) {
+        const f = (a: A, b: A) =>
+          lax.scan((c: A, [x, w]: A[]): [A, A[]] => [lax.max(c, x!), [lax.sub(x!, c), lax.concatenate([w!.at("1:"), x!.at(":1")], 0), c]], lax.slice(a, [0, 0], [1, n]).reshape([n]), [a, b], { reverse });
+        await expectSame(device, (a, b) => [f(a!, b!)].flat(3) as A[], [xs, ws]);
+      }
+    });
   });
 });
 
