@@ -1,5 +1,5 @@
 /**
- * Kernels that copy packed narrow elements (2, 4 or 8 to a u32 word) between buffers at element offsets that
+ * Word-level kernels the WebGPU executable records itself. Copies of packed narrow elements (2, 4 or 8 to a u32 word) between buffers at element offsets that
  * need not fall on word boundaries: a row of a scan's xs or ys. Each invocation assembles one whole word, so no
  * two invocations write the same word. The offsets come from a small i32 buffer, so one pipeline serves every
  * row of a scan. Bindings: 0 the source words, 1 the offsets [source, destination], 2 the destination words.
@@ -67,6 +67,28 @@ export function packedWriteKernel(bits: number, length: number, words: number): 
     const body: Stmt[] = [{ k: "if", cond: binary("lt", word, i32(words)), then: [{ k: "store", buffer: 2, index: word, value }] }];
     kernel = { name: `packed_write_${bits}`, grid: Math.ceil(length / per) + 1, buffers: BUFFERS, body };
     writes.set(key, kernel);
+  }
+  return kernel;
+}
+
+const choosers = new Map<number, Kernel>();
+
+/**
+ * Word by word, `a` where the scalar predicate is nonzero, else `b` (a while loop's speculative iterations).
+ * Bindings: 0 the predicate, 1 `a`, 2 `b`, 3 the result; any element type, as raw 32-bit words.
+ */
+export function chooseKernel(words: number): Kernel {
+  let kernel = choosers.get(words);
+  if (!kernel) {
+    const word = (buffer: number): Expr => load(buffer, gid, "u32");
+    const value = select(binary("ne", load(0, i32(0), "u32"), u32(0)), word(1), word(2));
+    kernel = {
+      name: "choose",
+      grid: words,
+      buffers: [{ type: "u32", access: "read" }, { type: "u32", access: "read" }, { type: "u32", access: "read" }, { type: "u32", access: "read_write" }],
+      body: [{ k: "store", buffer: 3, index: gid, value }],
+    };
+    choosers.set(words, kernel);
   }
   return kernel;
 }

@@ -26,6 +26,13 @@ export interface PlanDevice<B> {
   write(into: B, offset: number, x: B, length: number): void;
   /** The first element of a buffer, as a number (a while loop's predicate); asynchronous on a GPU. */
   readScalar(x: B): number | Promise<number>;
+  /**
+   * For devices whose reads are slow: a fresh buffer holding `a` where the scalar predicate `p` is nonzero,
+   * else `b` (same layout). With it, a while loop runs iterations speculatively between predicate reads.
+   */
+  choose?(p: B, a: B, b: B): B;
+  /** The most while-loop iterations run between two predicate reads (with `choose`). */
+  readonly maxSpeculation?: number;
   release(x: B): void;
   toArray(x: B, aval: ShapedArray): Array;
 }
@@ -127,15 +134,41 @@ function retire<B>(device: PlanDevice<B>, old: readonly B[], now: readonly B[], 
   for (const b of new Set(old)) if (!now.includes(b) && !callers.includes(b)) device.release(b);
 }
 
+/**
+ * A while loop. The predicate is read before the first iteration; after that, on a device that can `choose`,
+ * iterations run in chunks of 2, 4, 8, … (up to `maxSpeculation`) between reads: each computes the predicate
+ * and the body and keeps the body's carries only where the predicate held, so the iterations past the end
+ * change nothing, and a loop of n iterations reads its predicate about log2(n) + n / maxSpeculation times.
+ */
 function* runWhile<B>(device: PlanDevice<B>, cond: Plan, body: Plan, condConsts: B[], bodyConsts: B[], init: B[]): Run<B, B[]> {
+  const callers = [...init, ...bodyConsts, ...condConsts];
   let carries = init;
-  for (;;) {
+  for (let chunk = 1; ; chunk = Math.min(chunk * 2, device.maxSpeculation ?? 1)) {
     const [predicate] = yield* execute(device, cond, [...condConsts, ...carries]);
+    if (chunk > 1 && device.choose) {
+      let last = predicate!;
+      for (let k = 0; k < chunk; k++) {
+        if (k > 0) {
+          const [p] = yield* execute(device, cond, [...condConsts, ...carries]);
+          if (!callers.includes(last) && !carries.includes(last)) device.release(last);
+          last = p!;
+        }
+        const next = yield* execute(device, body, [...bodyConsts, ...carries]);
+        const chosen = next.map((b, j) => device.choose!(last, b, carries[j]!));
+        retire(device, next, chosen, [...callers, ...carries]);
+        retire(device, carries, chosen, [...callers, last]);
+        carries = chosen;
+      }
+      const go = (yield last) !== 0;
+      if (!callers.includes(last)) device.release(last);
+      if (!go) return carries;
+      continue;
+    }
     const go = (yield predicate!) !== 0;
     if (![...condConsts, ...carries].includes(predicate!)) device.release(predicate!);
     if (!go) return carries;
     const next = yield* execute(device, body, [...bodyConsts, ...carries]);
-    retire(device, carries, next, [...init, ...bodyConsts, ...condConsts]);
+    retire(device, carries, next, callers);
     carries = next;
   }
 }

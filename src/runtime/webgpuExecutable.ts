@@ -9,7 +9,7 @@ import { type HostData, allocHost } from "../core/hostData.js";
 import type { NarrowDType } from "../lowering/kernelIr.js";
 import type { Kernel } from "../lowering/kernelIr.js";
 import { type BufferRef, type Program, scalarTypeOf } from "../lowering/lower.js";
-import { packedSliceKernel, packedWriteKernel } from "./packedCopy.js";
+import { chooseKernel, packedSliceKernel, packedWriteKernel } from "./packedCopy.js";
 import { elementBits, narrowOf, packedWords } from "../lowering/packing.js";
 import { type Plan, layoutOf } from "../lowering/plan.js";
 import { packHost, unpackHost } from "./packedHost.js";
@@ -98,6 +98,14 @@ function gpuDevice(gpu: WebGpuDevice): PlanDevice<DeviceBuffer> {
       else packedCopy(packedWriteKernel(elementBits(element!), length, into.length), x, into, [0, offset]);
     },
     readScalar: async (x) => (await gpu.readNow(x))[0]!,
+    choose: (p, a, b) => {
+      const element = packedOf.get(a);
+      const out = gpu.allocate(a.length, a.type);
+      if (element) packedOf.set(out, element);
+      gpu.record([{ kernel: chooseKernel(a.length), buffers: [p, a, b, out] }]);
+      return out;
+    },
+    maxSpeculation: 64,
     release: (b) => gpu.releaseNow(b),
     toArray: (b, aval) => {
       const element = packedOf.get(b);
@@ -110,9 +118,10 @@ const hasWhile = (plan: Plan): boolean => plan.nodes.some((n) => n.kind === "whi
 
 /**
  * The executable of a plan on the WebGPU device: one submit per call. A call whose plan has a `while` loop
- * reads the predicate back once per iteration, which is asynchronous: such a call returns arrays at once, on
- * buffers allocated for the results, and runs queued on the device; later calls, reads and releases wait for
- * it in order. (Loops with static trip counts — `scan`, `fori` with JS-number bounds — never read back.)
+ * must read predicates back (about log2(n) times for n iterations: see runWhile), which is asynchronous: such
+ * a call returns arrays at once, on buffers allocated for the results, and runs queued on the device; later
+ * calls, reads and releases wait for it in order. (Loops with static trip counts — `scan`, `fori` with
+ * JS-number bounds — never read back.)
  */
 export function webgpuPlanExecutable(gpu: WebGpuDevice, plan: Plan): (args: readonly Array[]) => Array[] {
   const device = gpuDevice(gpu);

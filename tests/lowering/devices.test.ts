@@ -95,6 +95,32 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     expect(gpu!.busy).toBe(false);
   });
 
+  it("a while loop reads its predicate back about log2(n) times, running iterations speculatively in between", async () => {
+    const loop = (limit: A, x: A, h: A) =>
+      lax.whileLoop(
+        ([i, , , flag]: A[]) => np.logicalAnd(i.lt(limit), flag!),
+        ([i, v, b, flag]: A[]) => [i!.add(1), np.sin(v!).mul(1.5), b!.add(0.5).astype("bfloat16"), flag!] as A[],
+        [np.array(0, { dtype: "int32" }), x, h, np.array(true)],
+      );
+    const x = randomArray(next, [4]);
+    const h = randomArray(next, [3]).astype("bfloat16");
+    const reads = vi.spyOn(gpu!, "readNow");
+    try {
+      for (const n of [0, 1, 3, 100]) {
+        reads.mockClear();
+        const limit = np.array(n, { dtype: "int32" });
+        const expected = jit(loop, { device: "interpreter" })(limit, x, h) as A[];
+        const actual = jit(loop, { device: "webgpu" })(limit, x, h) as A[];
+        for (const [k, a] of actual.entries()) expectClose(await a.data(), expected[k]!.dataSync(), 1e-5, 1e-6);
+        expect((await actual[0]!.data())[0]).toBe(n);
+        const predicateReads = reads.mock.calls.length - actual.length - 1;
+        expect(predicateReads).toBeLessThanOrEqual(n === 100 ? 8 : 3);
+      }
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
   it("a call with a disposed argument fails at the call, not in the queued run", async () => {
     const count = jit((v: A) => lax.whileLoop((c: A) => np.sum(c).lt(10), (c: A) => c.add(1), v), { device: "webgpu" });
     const x = jit((v: A) => v.add(0), { device: "webgpu" })(np.array([1, 2])) as ArrayImpl;
