@@ -158,6 +158,8 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
 // JAX's eager mode does. Primitives holding jaxprs (control flow, custom calls) run by their reference rule,
 // whose inner operations dispatch in turn.
 const eagerCache = new Map<string, ClosedJaxpr>();
+/** Eager signatures kept (least recently used ones are dropped beyond this). */
+const EAGER_CACHE_SIZE = 4096;
 setDeviceDispatch((primitive, inputs, params, device) => {
   const target = device ?? defaultDevice();
   if (target === "interpreter" || subJaxprs(params).length > 0) return undefined;
@@ -168,9 +170,9 @@ setDeviceDispatch((primitive, inputs, params, device) => {
     return undefined;
   }
   let closed = eagerCache.get(key);
-  if (!closed) {
-    closed = traceToJaxpr((...xs) => bind(primitive, xs, params), inputs.map((x) => x.aval), primitive.name);
-    eagerCache.set(key, closed);
-  }
+  if (closed) eagerCache.delete(key);
+  else closed = traceToJaxpr((...xs) => bind(primitive, xs, params), inputs.map((x) => x.aval), primitive.name);
+  eagerCache.set(key, closed);
+  if (eagerCache.size > EAGER_CACHE_SIZE) eagerCache.delete(eagerCache.keys().next().value!);
   return executableFor(closed, target)(inputs);
 });
