@@ -25,6 +25,17 @@ describe("package build", () => {
     expect(Array.from(bits.dataSync())).toEqual([2098992034, 2919706841, 2646866425]);
   });
 
+  it("the bundles keep the modules that register rules: grad through scan and jit, jit on the cpu device", async () => {
+    const esm = await import(pathToFileURL(join(outdir, "index.js")).href);
+    const cjs = createRequire(import.meta.url)(join(outdir, "index.cjs"));
+    for (const w of [esm, cjs]) {
+      const f = (x: unknown) => w.lax.scan((c: { mul(v: unknown): unknown }, v: unknown) => [c.mul(v), c], w.numpy.array(1), x)[0];
+      expect(Array.from(w.grad(f)(w.numpy.array([0.5, 2, 3])).dataSync())).toEqual([6, 1.5, 1]);
+      const g = w.jit((x: { mul(v: unknown): { sum(): unknown } }) => x.mul(x).sum(), { device: "cpu" });
+      expect(Array.from(w.grad(g)(w.numpy.array([1, 2])).dataSync())).toEqual([2, 4]);
+    }
+  });
+
   it("emits type declarations for the public API", () => {
     const types = readFileSync(join(outdir, "types", "index.d.ts"), "utf8");
     expect(types).toMatch(/export \* as numpy/);
