@@ -25,5 +25,21 @@ export default tseslint.config(
   { files: ["src/lowering/**"], rules: forbidden("vjp", "runtime", "ops", "quant") },
   { files: ["src/runtime/**"], rules: forbidden("trace", "vjp", "ops", "quant") },
   { files: ["src/ops/lax/**"], rules: forbidden("ops/numpy", "ops/nn", "ops/random", "ops/gmm", "ops/moe", "quant") },
+  { files: ["src/ops/gmm/**"], rules: forbidden("ops/numpy", "ops/nn", "ops/random", "ops/moe", "quant", "runtime") },
+  // gmm backends are independent: none imports another (siblings in backends/).
+  {
+    files: ["src/ops/gmm/backends/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            ...["ops/numpy", "ops/nn", "ops/random", "ops/moe", "quant", "runtime"].map((layer) => ({ group: [`**/${layer}/**`, `**/${layer}`], message: `this layer must not import ${layer} (see architecture.md)` })),
+            { group: ["./*"], message: "a gmm backend must not import another backend (see architecture.md)" },
+          ],
+        },
+      ],
+    },
+  },
   { files: ["src/ops/numpy/**", "src/ops/nn/**", "src/ops/random/**"], rules: forbidden("trace", "vjp", "ops/gmm", "ops/moe", "quant", "lowering", "runtime") },
 );

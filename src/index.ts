@@ -1,12 +1,29 @@
 /** wgjax: a JAX-compatible tracing/jit compiler in TypeScript. The public API. */
 export * as numpy from "./ops/numpy/index.js";
-export * as lax from "./ops/lax/api.js";
+export * as lax from "./lax.js";
 import "./vjp/calls.js";
 export { grad, hessian, jacfwd, jacrev, jvp, linearize, valueAndGrad, vjp, type GradOptions } from "./vjp/api.js";
 export { stopGradient } from "./ops/lax/api.js";
 export { customJvp, customVjp, type CustomJvpFunction, type CustomVjpFunction } from "./vjp/custom.js";
 export { GradientCheckError, checkGrads, type CheckGradsOptions } from "./vjp/checkGrads.js";
 export * as nn from "./ops/nn/index.js";
+export {
+  type GmmBackend,
+  type GmmCall,
+  type GmmOptions,
+  type GmmRequest,
+  GroupSizesError,
+  type TgmmCall,
+  type TgmmOptions,
+  type Tiles,
+  type Tiling,
+  type TilingFunction,
+  getGmmBackend,
+  gmm,
+  gmmBackends,
+  registerGmmBackend,
+  tgmm,
+} from "./ops/gmm/index.js";
 export * as random from "./ops/random/index.js";
 export * as reference from "./reference.js";
 export * as tree from "./core/tree.js";

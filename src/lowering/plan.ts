@@ -1,5 +1,6 @@
 /**
- * The execution plan of a jaxpr with control flow. `cond` becomes data flow first: every branch is inlined
+ * The execution plan of a jaxpr with control flow. Primitives with a registered decomposition are replaced by
+ * it (src/lowering/decompositions.ts). `cond` becomes data flow first: every branch is inlined
  * and `select_n` picks the results on the device (the branches must be pure, as they are in a jaxpr). The
  * loops `while` and `scan` then cut the jaxpr into segments: each run of loop-free equations is lowered to
  * one kernel program (fused as usual), and each loop becomes a node whose condition and body are plans of
@@ -9,7 +10,9 @@ import { ShapedArray } from "../core/aval.js";
 import type { Array } from "../core/array.js";
 import { sizeOf } from "../core/shape.js";
 import { type Atom, ClosedJaxpr, Jaxpr, type JaxprEqn, Literal, Var, eqn } from "../trace/jaxpr.js";
-import { dce, inlineCalls } from "../trace/passes.js";
+import { dce } from "../trace/passes.js";
+import { expandDecompositions } from "./decompositions.js";
+import { inlineAllCalls } from "./inline.js";
 import { dumps } from "../core/env.js";
 import { type Primitive, getPrimitive } from "../core/primitive.js";
 import { type LoweringOptions, type Program, lowerJaxpr, scalarTypeOf } from "./lower.js";
@@ -79,7 +82,7 @@ function condsToSelects(jaxpr: Jaxpr, consts: Array[], constvars: Var[]): Jaxpr 
     const clamped = new Var(int32);
     eqns.push(eqn(primitive("clamp"), [new Literal(0, int32), index!, new Literal(branches.length - 1, int32)], {}, [clamped]));
     const results = branches.map((branch) => {
-      const inner = condsToSelects(inlineCalls(branch.jaxpr), consts, constvars);
+      const inner = condsToSelects(expandDecompositions(inlineAllCalls(branch.jaxpr), consts, constvars), consts, constvars);
       const rename = new Map<Var, Atom>();
       inner.constvars.forEach((cv, i) => {
         const fresh = new Var(cv.aval);
@@ -112,7 +115,7 @@ function condsToSelects(jaxpr: Jaxpr, consts: Array[], constvars: Var[]): Jaxpr 
 export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan {
   const consts = [...closed.consts];
   const constvars = [...closed.jaxpr.constvars];
-  const jaxpr = dce(condsToSelects(inlineCalls(closed.jaxpr), consts, constvars));
+  const jaxpr = dce(condsToSelects(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars), consts, constvars));
   const groups: (JaxprEqn[] | JaxprEqn)[] = [];
   for (const e of jaxpr.eqns) {
     if (LOOPS.has(e.primitive.name)) groups.push(e);

@@ -1,0 +1,67 @@
+/**
+ * Decompositions: primitives the kernel lowering has no rule for but that can be written as a jaxpr of
+ * primitives it does lower (gmm, tgmm and ragged_dot_general, until their grouped kernels exist). The ops
+ * layer registers a function from an equation's params and operand types to a closed jaxpr; the plan inlines
+ * it in place of the equation before anything else is planned, so a decomposition may contain loops.
+ */
+import type { ShapedArray } from "../core/aval.js";
+import type { Array } from "../core/array.js";
+import type { Primitive } from "../core/primitive.js";
+import { type Atom, type ClosedJaxpr, Jaxpr, type JaxprEqn, Var, eqn } from "../trace/jaxpr.js";
+import { LoweringError } from "./rules/common.js";
+
+/** The jaxpr an equation stands for, given its params and operand types; it may throw a LoweringError. */
+export type Decomposition<P> = (params: P, inAvals: readonly ShapedArray[]) => ClosedJaxpr;
+
+const decompositions = new Map<Primitive<never>, Decomposition<never>>();
+
+export function registerDecomposition<P>(primitive: Primitive<P>, decompose: Decomposition<P>): void {
+  decompositions.set(primitive as Primitive<never>, decompose as Decomposition<never>);
+}
+
+export const hasDecomposition = (primitive: Primitive<unknown>): boolean => decompositions.has(primitive as Primitive<never>);
+
+/** How deep decompositions may nest (one backend's jaxpr calling another's primitive) before it is an error. */
+const MAX_DEPTH = 8;
+
+/**
+ * `jaxpr` with every equation that has a decomposition replaced by the decomposition's equations (fresh
+ * variables; its constants appended to `consts`/`constvars`), recursively. Loop bodies are planned, and
+ * expanded, on their own.
+ */
+export function expandDecompositions(jaxpr: Jaxpr, consts: Array[], constvars: Var[], depth = 0): Jaxpr {
+  if (!jaxpr.eqns.some((e) => decompositions.has(e.primitive))) return jaxpr;
+  if (depth >= MAX_DEPTH) throw new LoweringError(`lowering: decompositions nest deeper than ${MAX_DEPTH} levels (a primitive's decomposition calls itself?)`);
+  const eqns: JaxprEqn[] = [];
+  const replace = new Map<Var, Atom>();
+  const atom = (a: Atom): Atom => (a instanceof Var ? (replace.get(a) ?? a) : a);
+  for (const original of jaxpr.eqns) {
+    const decompose = decompositions.get(original.primitive);
+    const inputs = original.inputs.map(atom);
+    if (!decompose) {
+      eqns.push(eqn(original.primitive, inputs, original.params, original.outputs));
+      continue;
+    }
+    const closed = decompose(original.params as never, inputs.map((a) => a.aval));
+    const inner = expandDecompositions(closed.jaxpr, consts, constvars, depth + 1);
+    const rename = new Map<Var, Atom>();
+    inner.constvars.forEach((cv, i) => {
+      const fresh = new Var(cv.aval);
+      constvars.push(fresh);
+      consts.push(closed.consts[i]!);
+      rename.set(cv, fresh);
+    });
+    inner.invars.forEach((v, i) => rename.set(v, inputs[i]!));
+    const renamed = (a: Atom): Atom => (a instanceof Var ? (rename.get(a) ?? a) : a);
+    for (const e of inner.eqns) {
+      const outputs = e.outputs.map((v) => {
+        const fresh = new Var(v.aval);
+        rename.set(v, fresh);
+        return fresh;
+      });
+      eqns.push(eqn(e.primitive, e.inputs.map(renamed), e.params, outputs));
+    }
+    original.outputs.forEach((v, i) => replace.set(v, renamed(inner.outvars[i]!)));
+  }
+  return new Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars.map(atom));
+}

@@ -1,0 +1,80 @@
+/**
+ * The `GmmBackend` interface and the registry of backends by name. A backend computes the forward values of
+ * gmm and tgmm; the `gmm`/`tgmm` primitives (what a jaxpr shows, with `backend=<name>`) call it when they are
+ * evaluated and when the kernel lowering expands them, and differentiate it (megablox's VJP, in terms of
+ * gmm/tgmm on the same backend), so a backend never deals with autodiff. Backends know nothing of each other.
+ */
+import type { Array } from "../../core/array.js";
+import type { ShapedArray } from "../../core/aval.js";
+import type { DType } from "../../core/dtype.js";
+import { ArgumentError } from "../../core/errors.js";
+
+/** Tile sizes (tm, tk, tn) of one kernel. */
+export type Tiles = readonly [number, number, number];
+
+/** What a backend's `gmm` is asked: `lhs [m,k]`, `rhs [G,k,n]` (`[G,n,k]` with `transposeRhs`) → `[m,n]`. */
+export interface GmmCall {
+  /** int32 scalar: the first group this call computes. */
+  readonly groupOffset: Array;
+  /** `[m,n]` of `preferredElementType`: the values of rows outside the call's groups (else zero). */
+  readonly existingOut?: Array;
+  readonly transposeRhs: boolean;
+  readonly preferredElementType: DType;
+  readonly tiling: Tiles;
+}
+
+/** What a backend's `tgmm` is asked: `lhs [k,m]`, `rhs [m,n]` → `[numActualGroups,k,n]`. */
+export interface TgmmCall {
+  readonly groupOffset: Array;
+  /** `[numActualGroups,k,n]`, added to the result. */
+  readonly existingOut?: Array;
+  readonly numActualGroups: number;
+  readonly preferredElementType: DType;
+  readonly tiling: Tiles;
+}
+
+/** A request as `supports` sees it: operand types and the call's static options. */
+export interface GmmRequest {
+  readonly op: "gmm" | "tgmm";
+  readonly lhs: ShapedArray;
+  readonly rhs: ShapedArray;
+  readonly groupSizes: ShapedArray;
+  readonly preferredElementType: DType;
+  readonly tiling: Tiles;
+  readonly transposeRhs: boolean;
+  readonly hasExistingOut: boolean;
+}
+
+export interface GmmBackend {
+  readonly name: string;
+  /** The forward value of gmm, on concrete arrays (the interpreter) or tracers (the lowering stages it). */
+  gmm(lhs: Array, rhs: Array, groupSizes: Array, call: GmmCall): Array;
+  tgmm(lhs: Array, rhs: Array, groupSizes: Array, call: TgmmCall): Array;
+  /** `true`, or why the backend cannot serve the request (the error names the backend and says this). */
+  supports?(request: GmmRequest): true | string;
+}
+
+const backends = new Map<string, GmmBackend>();
+
+/** Registers (or replaces) a backend under its name. */
+export function registerGmmBackend(backend: GmmBackend): void {
+  if (typeof backend?.name !== "string" || backend.name === "" || typeof backend.gmm !== "function" || typeof backend.tgmm !== "function") {
+    throw new ArgumentError("registerGmmBackend: a backend needs a non-empty name and gmm and tgmm functions");
+  }
+  backends.set(backend.name, backend);
+}
+
+/** The names of the registered backends, in registration order. */
+export const gmmBackends = (): string[] => [...backends.keys()];
+
+export function getGmmBackend(name: string): GmmBackend {
+  const backend = backends.get(name);
+  if (!backend) throw new ArgumentError(`getGmmBackend: no gmm backend named '${name}'; registered: ${gmmBackends().join(", ")}`);
+  return backend;
+}
+
+/** Throws when the backend says it cannot serve the request. */
+export function checkSupported(backend: GmmBackend, request: GmmRequest): void {
+  const answer = backend.supports?.(request) ?? true;
+  if (answer !== true) throw new ArgumentError(`${request.op}: backend '${backend.name}' cannot serve this call: ${answer}`);
+}
