@@ -12,7 +12,7 @@
 import { dumps } from "../core/env.js";
 import { WgjaxError } from "../core/errors.js";
 import type { Kernel, ScalarType } from "../lowering/kernelIr.js";
-import { type Chunking, dispatchSize, renderWgsl } from "../lowering/wgsl.js";
+import { type Chunking, dispatchSize, renderWgsl, wgslInvocations } from "../lowering/wgsl.js";
 
 type TypedArray = Float32Array | Int32Array | Uint32Array;
 
@@ -230,7 +230,7 @@ export class WebGpuDevice {
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      const [x, y] = dispatchSize(kernel.grid);
+      const [x, y] = dispatchSize(wgslInvocations(kernel, split));
       pass.dispatchWorkgroups(x, y);
       pass.end();
       this.#dispatches++;
