@@ -91,7 +91,8 @@ function checkKnownValues(name: string, groupSizes: Array, groupOffset: Array, m
   if (sizes) checkGroupSizeValues(name, sizes, m);
   const offset = knownData(groupOffset)?.[0];
   const g = groupSizes.shape[0]!;
-  if (offset !== undefined && (offset < 0 || offset + numGroups > g)) {
+  // More groups than groupSizes has is the shape rule's error, raised when the primitive is bound.
+  if (offset !== undefined && numGroups <= g && (offset < 0 || offset + numGroups > g)) {
     throw new ArgumentError(`${name}: groupOffset + the number of groups computed must lie in [0, ${g}] (groupSizes has ${g} groups), got groupOffset ${offset} with ${numGroups} groups`);
   }
 }
