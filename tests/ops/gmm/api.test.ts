@@ -3,7 +3,7 @@
  * registry (a user backend is used where the primitive runs and where it is lowered), data-dependent checks.
  */
 import { describe, expect, it } from "vitest";
-import { type Array as A, type GmmBackend, GroupSizesError, getGmmBackend, gmm, gmmBackends, jit, makeJaxpr, numpy as np, registerGmmBackend, tgmm } from "../../../src/index.js";
+import { type Array as A, type GmmBackend, GroupSizesError, getGmmBackend, gmm, grad, gmmBackends, jit, makeJaxpr, numpy as np, registerGmmBackend, tgmm } from "../../../src/index.js";
 import { expectClose } from "../../util/assert.js";
 import { randomArray, rng } from "../../util/random.js";
 
@@ -62,10 +62,12 @@ describe("tiling", () => {
     expect(closed.toString()).toContain("tiling=(6, 3, 5)\n      dlhs_tiling=(6, 4, 4)\n      drhs_tiling=(6, 3, 5)");
   });
 
-  it("9 entries: forward, dlhs, drhs, and the VJP's products use their own tiles", () => {
-    const f = (x: A, w: A) => gmm(x, w, groupSizes, { tiling: [1, 2, 3, 4, 5, 6, 7, 8, 9] }).sum();
-    const text = makeJaxpr((x: A, w: A) => (np as unknown as { sum: (a: A) => A }).sum(f(x, w)))(lhs, rhs).toString();
+  it("9 entries: forward, dlhs, drhs; the VJP's products run with their own tiles", () => {
+    const loss = (x: A, w: A) => gmm(x, w, groupSizes, { tiling: [1, 2, 3, 4, 5, 6, 7, 8, 9] }).sum();
+    const text = makeJaxpr(grad(loss, { argnums: [0, 1] }))(lhs, rhs).toString();
     expect(text).toContain("tiling=(1, 2, 3)\n      dlhs_tiling=(4, 5, 6)\n      drhs_tiling=(7, 8, 9)");
+    expect(text).toContain("tgmm[\n      backend=reference\n      tiling=(7, 8, 9)");
+    expect(text).toContain("tiling=(4, 5, 6)\n      dlhs_tiling=(1, 2, 3)\n      drhs_tiling=(7, 8, 9)\n      transpose_rhs=True");
   });
 });
 
