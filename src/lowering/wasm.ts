@@ -9,6 +9,7 @@
 import { type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, accumulatorName, expandRank1 } from "./kernelIr.js";
 import { FunctionBody, OP, SAT, SIMD, VAL, type ValType, encodeModule } from "./wasmEncoding.js";
 import { MATH_BINARY, MATH_UNARY, renderVectorKernel, vectorizable as elementwise } from "./wasmSimd.js";
+import { type StridePlan, planStrides } from "./wasmStrides.js";
 
 /** A kernel the wasm renderer does not handle (the caller falls back to JavaScript). */
 export class WasmUnsupported extends Error {}
@@ -62,6 +63,10 @@ class Renderer {
   readonly #locals = new Map<string, number>();
   /** Accumulators of vectorised `rank1` blocks: a lane of a v128 local. */
   readonly #lanes = new Map<string, { local: number; lane: number; type: ScalarType }>();
+  /** The `let`s rendered so far, by name (names are unique within a kernel). */
+  readonly #lets = new Map<string, Expr>();
+  /** The strided loads of the loops being rendered, innermost last, with their pointers' locals. */
+  readonly #strides: { plan: StridePlan; locals: number[] }[] = [];
 
   constructor(readonly kernel: Kernel) {
     this.body = new FunctionBody(kernel.buffers.map(() => VAL.i32));
@@ -109,6 +114,18 @@ class Renderer {
     this.body.op(OP.i32Add);
   }
 
+  /** Pushes the address of a load that reads through a loop's pointer; its memory offset (undefined if it does not). */
+  strided(e: Expr): number | undefined {
+    for (let i = this.#strides.length - 1; i >= 0; i--) {
+      const { plan, locals } = this.#strides[i]!;
+      const found = plan.loads.get(e);
+      if (!found) continue;
+      this.body.index(OP.localGet, locals[found.pointer]!);
+      return found.offset;
+    }
+    return undefined;
+  }
+
   expr(e: Expr): void {
     const b = this.body;
     switch (e.k) {
@@ -122,11 +139,13 @@ class Renderer {
         else b.index(OP.localGet, this.local(e.name, e.type));
         return;
       }
-      case "load":
-        this.address(e.buffer, e.index);
+      case "load": {
+        const offset = this.strided(e);
+        if (offset === undefined) this.address(e.buffer, e.index);
         if (e.type === "bool") b.memory(OP.i32Load8u, 0).i32(0).op(OP.i32Ne);
-        else b.memory(e.type === "f32" ? OP.f32Load : OP.i32Load, 2);
+        else b.memory(e.type === "f32" ? OP.f32Load : OP.i32Load, 2, offset);
         return;
+      }
       case "unary":
         return this.unary(e.op, e.a, e.type);
       case "binary":
@@ -342,6 +361,7 @@ class Renderer {
           this.expr(value);
           b.index(OP.localSet, this.local(s.name, value.type));
         }
+        if (s.k === "let") this.#lets.set(s.name, s.value);
         return;
       }
       case "store": {
@@ -354,11 +374,21 @@ class Renderer {
       }
       case "for": {
         const i = this.local(s.name, "i32");
+        const plan = planStrides(s, this.#lets, this.kernel.buffers);
+        const locals = plan.pointers.map((p) => {
+          const local = b.local(VAL.i32);
+          this.address(p.buffer, p.start);
+          b.index(OP.localSet, local);
+          return local;
+        });
         this.expr(s.start);
         b.index(OP.localSet, i).op(OP.block, 0x40, OP.loop, 0x40).index(OP.localGet, i);
         this.expr(s.end);
         b.op(OP.i32GeS).index(OP.brIf, 1);
+        this.#strides.push({ plan, locals });
         this.stmts(s.body);
+        this.#strides.pop();
+        plan.pointers.forEach((p, k) => b.index(OP.localGet, locals[k]!).i32(4 * p.stride).op(OP.i32Add).index(OP.localSet, locals[k]!));
         b.index(OP.localGet, i).i32(1).op(OP.i32Add).index(OP.localSet, i).index(OP.br, 0).op(OP.end, OP.end);
         return;
       }
@@ -390,8 +420,9 @@ class Renderer {
     const columns = groups.map((lanes) => {
       const first = lanes[0]!;
       if (contiguous(lanes) && first.k === "load") {
-        this.address(first.buffer, first.index);
-        b.simd(SIMD.v128Load, 2, 0);
+        const offset = this.strided(first);
+        if (offset === undefined) this.address(first.buffer, first.index);
+        b.simdMemory(SIMD.v128Load, 2, offset ?? 0);
       } else {
         this.expr(first);
         b.simd(splat);

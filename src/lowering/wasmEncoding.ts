@@ -122,6 +122,12 @@ export class FunctionBody {
     unsignedLeb(op, this.code);
     return this;
   }
+  /** A SIMD load or store with its alignment (log2 bytes) and offset. */
+  simdMemory(op: number, align: number, offset: number): this {
+    this.simd(op, align);
+    unsignedLeb(offset, this.code);
+    return this;
+  }
   simd(op: number, ...immediates: number[]): this {
     this.code.push(0xfd);
     unsignedLeb(op, this.code);
