@@ -33,7 +33,7 @@ describe("primitive registry", () => {
   });
 
   // Linear primitives must transpose; custom_lin is the linear half of a custom_vjp and has no JVP by design.
-  const LINEAR = ["neg", "add", "add_any", "sub", "mul", "div", "select_n", "convert_element_type", "broadcast_in_dim", "reshape", "transpose", "squeeze", "rev", "concatenate", "pad", "slice", "dynamic_slice", "dynamic_update_slice", "gather", "scatter-add", "reduce_sum", "cumsum", "dot_general", "jit", "cond", "scan", "custom_lin"];
+  const LINEAR = ["neg", "add", "add_any", "sub", "mul", "div", "select_n", "convert_element_type", "broadcast_in_dim", "reshape", "transpose", "squeeze", "rev", "concatenate", "pad", "slice", "dynamic_slice", "dynamic_update_slice", "gather", "scatter-add", "reduce_sum", "cumsum", "dot_general", "gmm", "tgmm", "ragged_dot_general", "jit", "cond", "scan", "custom_lin"];
   it.each(primitives.map((p) => [p.name, p] as const))("%s has a JVP rule (or is non-differentiable) and, if linear, a transpose rule", (name, primitive: Primitive) => {
     if (name !== "custom_lin") expect(isNonDifferentiable(primitive) || getJvpRule(primitive) !== undefined).toBe(true);
     if (LINEAR.includes(name)) expect(getTransposeRule(primitive)).toBeDefined();

@@ -14,7 +14,7 @@ import { webgpuDevice } from "../util/webgpu.js";
 
 const CONTROL_FLOW = ["cond", "while", "scan"];
 /** Primitives whose float results the kernels accumulate or chain in float32 (the reference rounds once). */
-const ACCUMULATING = ["reduce_sum", "reduce_prod", "cumsum", "scatter-add", "dot_general", "logistic", "rsqrt", "integer_pow", "pow"];
+const ACCUMULATING = ["reduce_sum", "reduce_prod", "cumsum", "scatter-add", "dot_general", "gmm", "tgmm", "ragged_dot_general", "logistic", "rsqrt", "integer_pow", "pow"];
 
 type Fn = (...args: A[]) => A[];
 const primitive = (name: string): Primitive => reference.getPrimitive(name)!;

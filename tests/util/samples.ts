@@ -18,6 +18,7 @@ export type Sample = { inputs: Array[]; params: unknown };
 const unaryFloat = (): Sample => ({ inputs: [f([2, 3])], params: {} });
 const binaryFloat = (): Sample => ({ inputs: [f([2, 3]), f([2, 3])], params: {} });
 const binaryInt = (): Sample => ({ inputs: [i([1, 2, 3]), i([1, 1, 2])], params: {} });
+const gmmParams = { preferred_element_type: "float32", tiling: [8, 8, 8], existing_out: false, backend: "reference", check_group_sizes: false };
 const gatherDims = { offset_dims: [1], collapsed_slice_dims: [0], start_index_map: [0], operand_batching_dims: [], start_indices_batching_dims: [] };
 
 export const SAMPLES: Record<string, () => Sample> = {
@@ -33,6 +34,12 @@ export const SAMPLES: Record<string, () => Sample> = {
   convert_element_type: () => ({ inputs: [f([2, 2])], params: { new_dtype: "bfloat16", weak_type: false } }),
   bitcast_convert_type: () => ({ inputs: [f([2])], params: { new_dtype: "int32" } }),
   dot_general: () => ({ inputs: [f([2, 3]), f([3, 4])], params: { dimension_numbers: [[[1], [0]], [[], []]], preferred_element_type: null } }),
+  gmm: () => ({ inputs: [f([4, 3]), f([2, 3, 2]), i([1, 2]), i([0], [])], params: { ...gmmParams, transpose_rhs: false, dlhs_tiling: [8, 8, 8], drhs_tiling: [8, 8, 8] } }),
+  tgmm: () => ({ inputs: [f([3, 4]), f([4, 2]), i([1, 2]), i([0], [])], params: { ...gmmParams, num_actual_groups: 2 } }),
+  ragged_dot_general: () => ({
+    inputs: [f([4, 3]), f([2, 3, 2]), i([1, 2])],
+    params: { dimension_numbers: { dotDimensionNumbers: [[[1], [1]], [[], []]], lhsRaggedDimensions: [0], rhsGroupDimensions: [0] }, preferred_element_type: null },
+  }),
   gather: () => ({ inputs: [f([3, 2]), i([2, 0], [2, 1])], params: { dimension_numbers: gatherDims, slice_sizes: [1, 2], mode: "clip", fill_value: null, indices_are_sorted: false, unique_indices: false } }),
   "scatter-add": () => ({
     inputs: [f([3, 2]), i([2, 0], [2, 1]), f([2, 2])],
