@@ -3,7 +3,7 @@
  * primitive, on seeded random inputs inside each primitive's domain.
  */
 import { describe, expect, it } from "vitest";
-import { type Array as JaxArray, bind, checkGrads, lax, numpy as np, reference } from "../../src/index.js";
+import { type Array as JaxArray, bind, checkGrads, gmm, lax, numpy as np, reference, tgmm } from "../../src/index.js";
 import { isNonDifferentiable } from "../../src/vjp/ad.js";
 import { randomArray, rng } from "../util/random.js";
 
@@ -76,6 +76,9 @@ const CASES: Record<string, [(...xs: A[]) => unknown, A[]]> = {
     ],
     [r([2, 3, 4]), r([2, 4, 2]), r([3, 2, 4]), r([4, 2, 3])],
   ],
+  gmm: [(x: A, w: A, e: A) => gmm(x, w, i32([2, 0, 2]), { groupOffset: 1, existingOut: e }), [r([5, 3]), r([2, 3, 2]), r([5, 2])]],
+  tgmm: [(x: A, y: A) => tgmm(x, y, i32([2, 1, 2])), [r([3, 5]), r([5, 2])]],
+  ragged_dot_general: [(x: A, w: A) => lax.raggedDot(x, w, i32([1, 3])), [r([5, 2]), r([2, 2, 3])]],
   sort: [(x: A) => lax.sort(x, { dimension: 0 }), [r([4, 2])]],
   top_k: [(x: A) => lax.topK(x, 2)[0], [r([2, 5])]],
 };
