@@ -3,7 +3,8 @@
  * tm×tn block with tm·tn accumulators, looping over the contraction. Operands are read through
  * their index functions, so contracting and free dims in any position and an elementwise prologue (a convert, a
  * broadcast) fold into the loads; the driver stores each block element through the consumer's expression, which
- * fuses an elementwise epilogue. Ragged edges clamp the loads and guard the stores.
+ * fuses an elementwise epilogue. Ragged edges clamp the loads and guard the stores. On the CPU a large right
+ * operand is first copied into column blocks (`packsRhs`), which the kernel reads as one stream.
  */
 import { sizeOf } from "../core/shape.js";
 import type { JaxprEqn } from "../trace/jaxpr.js";
@@ -51,7 +52,48 @@ let nextDot = 0;
 
 type DimensionNumbers = readonly [readonly [readonly number[], readonly number[]], readonly [readonly number[], readonly number[]]];
 
-export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonly number[], outType: Value["type"], options: LoweringOptions): Value {
+/**
+ * Whether the CPU kernel reads the right operand from a packed copy: for each block of tn columns, its k rows of
+ * tn values one after another, so the contraction reads one contiguous stream instead of tn values a row apart
+ * (rows a power of two bytes apart fall in a few cache sets). Worth its copy once the operand outgrows the caches.
+ */
+export const packsRhs = (k: number, n: number, target: LoweringTarget): boolean => target === "cpu" && n >= 8 && k * n > PACK_MIN_ELEMENTS;
+const PACK_MIN_ELEMENTS = 1 << 16;
+
+/**
+ * The right operand of a dot packed as [batch, column block, k, tn], the ragged last block padded with its last
+ * column: one invocation per (batch, k, column block) copies that block's tn values of row k, column blocks
+ * fastest (the operand is read row by row). `read` gives the operand's value at a batch, column and k index.
+ */
+function packRhs(
+  key: string,
+  { batch, k, n, nBlocks, tn }: { batch: number; k: number; n: number; nBlocks: number; tn: number },
+  type: Value["type"],
+  materialize: (value: Value) => Value,
+  read: (b: Expr, column: Expr, kk: Expr, ctx: KernelContext) => Expr,
+): Value {
+  const [pb, pn, pk] = ["pb", "pn", "pk"].map((s) => v(`${key}${s}`, "i32")) as [Expr, Expr, Expr];
+  const rest = nBlocks === 1 ? gid : binary("div", gid, i32(nBlocks));
+  const lets: Stmt[] = [
+    { k: "let", name: `${key}pn`, value: nBlocks === 1 ? i32(0) : binary("rem", gid, i32(nBlocks)) },
+    { k: "let", name: `${key}pk`, value: k === 1 ? i32(0) : binary("rem", rest, i32(k)) },
+    { k: "let", name: `${key}pb`, value: batch === 1 ? i32(0) : binary("div", rest, i32(k)) },
+  ];
+  const row = binary("add", times(binary("add", times(pb, nBlocks), pn), k), pk);
+  return materialize({
+    shape: [batch, nBlocks, k, tn],
+    type,
+    pending: false,
+    block: { grid: batch * nBlocks * k, rows: 1, cols: tn, element: (_i, j) => ({ coords: [pb, pn, pk, i32(j)], index: plus(times(row, tn), j) }) },
+    at: ([, , , j], ctx) => {
+      ctx.emitOnce(`${key}p`, () => lets);
+      const column = binary("add", times(pn, tn), j!);
+      return cast(read(pb, n % tn === 0 ? column : binary("min", column, i32(n - 1)), pk, ctx), type);
+    },
+  });
+}
+
+export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonly number[], outType: Value["type"], options: LoweringOptions, materialize: (value: Value) => Value): Value {
   const [[lc, rc], [lb, rb]] = (eqn.params as { dimension_numbers: DimensionNumbers }).dimension_numbers;
   const free = (rank: number, ...used: (readonly number[])[]): number[] => Array.from({ length: rank }, (_, i) => i).filter((i) => !used.some((u) => u.includes(i)));
   const lf = free(lhs!.shape.length, lc, lb);
@@ -66,6 +108,19 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
   const key = `dot${nextDot++}`;
   const names = { batch: `${key}b`, row: `${key}m`, col: `${key}n`, k: `${key}k` };
   const [bv, m0, n0, kv] = [names.batch, names.row, names.col, names.k].map((name) => v(name, "i32")) as [Expr, Expr, Expr, Expr];
+  const nbName = `${key}nb`;
+  const nb = v(nbName, "i32");
+  const placeOf = (rank: number, dims: readonly (readonly number[])[], coords: readonly Expr[][]): Expr[] => {
+    const out: Expr[] = new Array(rank);
+    dims.forEach((ds, g) => ds.forEach((d, i) => (out[d] = coords[g]![i]!)));
+    return out;
+  };
+  const packed =
+    batch * m * n * k > 0 && packsRhs(k, n, options.target)
+      ? packRhs(key, { batch, k, n, nBlocks, tn }, outType, materialize, (b, column, kk, ctx) =>
+          rhs!.at(placeOf(rhs!.shape.length, [rb, rf, rc], [coordsOf(b, batchShape), coordsOf(column, nShape), coordsOf(kk, kShape)]), ctx),
+        )
+      : undefined;
 
   const block: Block = {
     grid: batch * m * n === 0 ? 0 : batch * mBlocks * nBlocks,
@@ -94,13 +149,18 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
         into.push({ k: "let", name, value: e });
         return v(name, "i32");
       });
-    const nBlock = nBlocks === 1 ? i32(0) : binary("rem", gid, i32(nBlocks));
-    const rest = nBlocks === 1 ? gid : binary("div", gid, i32(nBlocks));
-    const mBlock = mBlocks === 1 ? i32(0) : binary("rem", rest, i32(mBlocks));
+    // Invocations step through column blocks first, or with a packed operand through row blocks first (one block
+    // of the packed operand is read by consecutive invocations while it is in the cache).
+    const [inner, outer] = packed ? [mBlocks, nBlocks] : [nBlocks, mBlocks];
+    const innerBlock = inner === 1 ? i32(0) : binary("rem", gid, i32(inner));
+    const rest = inner === 1 ? gid : binary("div", gid, i32(inner));
+    const outerBlock = outer === 1 ? i32(0) : binary("rem", rest, i32(outer));
+    const [mBlock, nBlock] = packed ? [innerBlock, outerBlock] : [outerBlock, innerBlock];
     body.push(
-      { k: "let", name: names.col, value: times(nBlock, tn) },
+      { k: "let", name: nbName, value: nBlock },
+      { k: "let", name: names.col, value: times(nb, tn) },
       { k: "let", name: names.row, value: times(mBlock, tm) },
-      { k: "let", name: names.batch, value: batch === 1 ? i32(0) : mBlocks === 1 ? rest : binary("div", rest, i32(mBlocks)) },
+      { k: "let", name: names.batch, value: batch === 1 ? i32(0) : outer === 1 ? rest : binary("div", rest, i32(outer)) },
     );
     const batchCoords = hoist(body, coordsOf(bv, batchShape));
     const clampRow = (row: Expr): Expr => (m % tm !== 0 ? binary("min", row, i32(m - 1)) : row);
@@ -114,18 +174,14 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
       contractDims.forEach((d, i) => (coords[d] = kCoords[i]!));
       return coords;
     };
-    const step = (kIndex: Expr, colCoords: Expr[][]): Stmt => {
-      const kCoords = coordsOf(kIndex, kShape);
-      return {
-        k: "rank1",
-        acc: key,
-        rows: rowCoords.map((r) => cast(lhs!.at(place(lhs!.shape.length, lb, lf, lc, r, kCoords), ctx), outType)),
-        cols: colCoords.map((cc) => cast(rhs!.at(place(rhs!.shape.length, rb, rf, rc, cc, kCoords), ctx), outType)),
-      };
-    };
-    const contraction = (colCoords: Expr[][]): Stmt[] => [{ k: "for", name: names.k, start: i32(0), end: i32(k), body: [step(kv, colCoords)] }];
+    const kCoords = coordsOf(kv, kShape);
+    const rows = rowCoords.map((r) => cast(lhs!.at(place(lhs!.shape.length, lb, lf, lc, r, kCoords), ctx), outType));
+    const loop = (cols: Expr[]): Stmt[] => [{ k: "for", name: names.k, start: i32(0), end: i32(k), body: [{ k: "rank1", acc: key, rows, cols }] }];
+    const contraction = (colCoords: Expr[][]): Stmt[] => loop(colCoords.map((cc) => cast(rhs!.at(place(rhs!.shape.length, rb, rf, rc, cc, kCoords), ctx), outType)));
     const fullCols = Array.from({ length: tn }, (_, j) => coordsOf(plus(n0, j), nShape));
-    if (n % tn === 0) {
+    if (packed) {
+      body.push(...loop(Array.from({ length: tn }, (_, j) => packed.at([bv, nb, kv, i32(j)], ctx))));
+    } else if (n % tn === 0) {
       body.push(...contraction(fullCols));
     } else {
       // Ragged columns: whole blocks keep plain (contiguous) column indices, the last one clamps them.

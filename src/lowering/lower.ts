@@ -141,7 +141,7 @@ function wordBlock(shape: readonly number[], per: number): Block {
   };
 }
 
-type Rule = (eqn: JaxprEqn, inputs: Value[], outShape: readonly number[], outType: ScalarType, options: LoweringOptions) => Value;
+type Rule = (eqn: JaxprEqn, inputs: Value[], outShape: readonly number[], outType: ScalarType, options: LoweringOptions, materialize: (value: Value) => Value) => Value;
 
 const RULES: Record<string, Rule> = {
   ...ELEMENTWISE_RULES,
@@ -241,7 +241,7 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
     });
     const blocked = inputs.find((x) => x.block);
     if (blocked) inputs = inputs.map((x) => (x.pending && x !== blocked ? materialize(x) : x));
-    const results = multiRule ? multiRule(e, inputs, outs, materialize) : [rule!(e, inputs, out.aval.shape, outs[0]!.type, options)];
+    const results = multiRule ? multiRule(e, inputs, outs, materialize) : [rule!(e, inputs, out.aval.shape, outs[0]!.type, options, materialize)];
     e.outputs.forEach((o, i) => {
       let value = narrowed(results[i]!, o.aval.dtype);
       if (blocked) value = { ...value, block: blocked.block };

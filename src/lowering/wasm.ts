@@ -439,8 +439,15 @@ class Renderer {
     });
     const row = b.local(VAL.v128);
     s.rows.forEach((value, i) => {
-      this.expr(value);
-      b.simd(splat).index(OP.localSet, row);
+      // A loaded row value is loaded straight into every lane.
+      if (value.k === "load" && value.type !== "bool") {
+        const offset = this.strided(value);
+        if (offset === undefined) this.address(value.buffer, value.index);
+        b.simdMemory(SIMD.v128Load32Splat, 2, offset ?? 0).index(OP.localSet, row);
+      } else {
+        this.expr(value);
+        b.simd(splat).index(OP.localSet, row);
+      }
       columns.forEach((column, g) => {
         const acc = this.#lanes.get(accumulatorName(s.acc, i, 4 * g))!.local;
         b.index(OP.localGet, acc).index(OP.localGet, row).index(OP.localGet, column).simd(mul).simd(add).index(OP.localSet, acc);

@@ -34,7 +34,7 @@ export const SAT = { i32TruncSatF32S: 0, i32TruncSatF32U: 1, i64TruncSatF64S: 6 
 
 /** SIMD opcodes (prefix 0xfd). */
 export const SIMD = {
-  v128Load: 0x00, v128Store: 0x0b, v128Const: 0x0c, i8x16Shuffle: 0x0d, i32x4Splat: 0x11, i64x2Splat: 0x12, f32x4Splat: 0x13, f64x2Splat: 0x14,
+  v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b, v128Const: 0x0c, i8x16Shuffle: 0x0d, i32x4Splat: 0x11, i64x2Splat: 0x12, f32x4Splat: 0x13, f64x2Splat: 0x14,
   i32x4ExtractLane: 0x1b, i32x4ReplaceLane: 0x1c, f32x4ExtractLane: 0x1f, f32x4ReplaceLane: 0x20,
   i32x4Eq: 0x37, i32x4Ne: 0x38, i32x4LtS: 0x39, i32x4LtU: 0x3a, i32x4GtS: 0x3b, i32x4GtU: 0x3c, i32x4LeS: 0x3d, i32x4LeU: 0x3e, i32x4GeS: 0x3f, i32x4GeU: 0x40,
   f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
