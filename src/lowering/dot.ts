@@ -55,10 +55,12 @@ type DimensionNumbers = readonly [readonly [readonly number[], readonly number[]
 /**
  * Whether the CPU kernel reads the right operand from a packed copy: for each block of tn columns, its k rows of
  * tn values one after another, so the contraction reads one contiguous stream instead of tn values a row apart
- * (rows a power of two bytes apart fall in a few cache sets). Worth its copy once the operand outgrows the caches.
+ * (rows a power of two bytes apart fall in a few cache sets). Worth its copy once the operand outgrows the caches and enough rows read it.
  */
-export const packsRhs = (k: number, n: number, target: LoweringTarget): boolean => target === "cpu" && n >= 8 && k * n > PACK_MIN_ELEMENTS;
+export const packsRhs = (m: number, k: number, n: number, target: LoweringTarget): boolean => target === "cpu" && m >= PACK_MIN_ROWS && n >= 8 && k * n > PACK_MIN_ELEMENTS;
 const PACK_MIN_ELEMENTS = 1 << 16;
+/** Fewer rows read each packed block too few times to repay the copy (128 rows measured slower packed). */
+const PACK_MIN_ROWS = 256;
 
 /**
  * The right operand of a dot packed as [batch, column block, k, tn], the ragged last block padded with its last
@@ -116,7 +118,7 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
     return out;
   };
   const packed =
-    batch * m * n * k > 0 && packsRhs(k, n, options.target)
+    batch * m * n * k > 0 && packsRhs(m, k, n, options.target)
       ? packRhs(key, { batch, k, n, nBlocks, tn }, outType, materialize, (b, column, kk, ctx) =>
           rhs!.at(placeOf(rhs!.shape.length, [rb, rf, rc], [coordsOf(b, batchShape), coordsOf(column, nShape), coordsOf(kk, kShape)]), ctx),
         )

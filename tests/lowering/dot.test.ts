@@ -66,11 +66,11 @@ const PROGRAMS: Program[] = [
     kernels: 2,
   },
   { name: "a dot feeding a reduction", f: (a: A, w: A) => np.sum(np.matmul(a, w), { axis: 1 }), args: [randomArray(next, [9, 6]), randomArray(next, [6, 10])], k: 60 },
-  // Right operands of more than 2^16 elements are packed on the CPU: ragged edges, batch dims, a transposed operand, ints.
-  { name: "packed: 37×300×259", f: dot(mm), args: [randomArray(next, [37, 300]), randomArray(next, [300, 259])], k: 300 },
-  { name: "packed: batch dims and a bias", f: (a: A, b: A, c: A) => lax.dotGeneral(a, b, [[[2], [1]], [[0], [0]]]).add(c), args: [randomArray(next, [2, 9, 270]), randomArray(next, [2, 270, 250]), randomArray(next, [250])], k: 270 },
-  { name: "packed: a transposed operand converted from int32", f: (a: A, b: A) => np.matmul(a, b.astype("float32").T), args: [randomArray(next, [13, 260]), randomArray(next, [263, 260], "int32")], k: 260 * 1000 },
-  { name: "packed: int32", f: dot(mm), args: [randomArray(next, [5, 257], "int32"), randomArray(next, [257, 300], "int32")], k: 0 },
+  // Right operands of more than 2^16 elements read by 256 rows or more are packed on the CPU: ragged edges, batch dims, a transposed operand, ints.
+  { name: "packed: 259×300×259", f: dot(mm), args: [randomArray(next, [259, 300]), randomArray(next, [300, 259])], k: 300 },
+  { name: "packed: batch dims and a bias", f: (a: A, b: A, c: A) => lax.dotGeneral(a, b, [[[2], [1]], [[0], [0]]]).add(c), args: [randomArray(next, [2, 257, 270]), randomArray(next, [2, 270, 250]), randomArray(next, [250])], k: 270 },
+  { name: "packed: a transposed operand converted from int32", f: (a: A, b: A) => np.matmul(a, b.astype("float32").T), args: [randomArray(next, [258, 260]), randomArray(next, [263, 260], "int32")], k: 260 * 1000 },
+  { name: "packed: int32", f: dot(mm), args: [randomArray(next, [261, 257], "int32"), randomArray(next, [257, 300], "int32")], k: 0 },
 ];
 
 describe("chooseDotTiling", () => {
@@ -115,10 +115,11 @@ describe.each(["cpu", "webgpu"] as const)("dot_general lowered with the %s tilin
 
 describe("the cpu lowering packs large right operands", () => {
   it("into a kernel of its own before the dot, whose rows the wasm kernel loads into every lane", () => {
-    const closed = makeJaxpr(dot(mm))(randomArray(next, [16, 300]), randomArray(next, [300, 300]));
-    expect(packsRhs(300, 300, "cpu")).toBe(true);
-    expect(packsRhs(256, 256, "cpu")).toBe(false);
-    expect(packsRhs(300, 300, "webgpu")).toBe(false);
+    const closed = makeJaxpr(dot(mm))(randomArray(next, [256, 300]), randomArray(next, [300, 300]));
+    expect(packsRhs(256, 300, 300, "cpu")).toBe(true);
+    expect(packsRhs(256, 256, 256, "cpu")).toBe(false);
+    expect(packsRhs(128, 300, 300, "cpu")).toBe(false);
+    expect(packsRhs(256, 300, 300, "webgpu")).toBe(false);
     expect(lowerJaxpr(closed, { target: "cpu" }).steps.length).toBe(2);
     expect(lowerJaxpr(closed, { target: "webgpu" }).steps.length).toBe(1);
     const bytes = renderWasm(lowerJaxpr(closed, { target: "cpu" }).steps[1]!.kernel).bytes;
