@@ -8,6 +8,8 @@ import type { ShapedArray } from "../core/aval.js";
 import type { Array } from "../core/array.js";
 import type { Primitive } from "../core/primitive.js";
 import { type Atom, type ClosedJaxpr, Jaxpr, type JaxprEqn, Var, eqn } from "../trace/jaxpr.js";
+import type { LoweringTarget } from "./dot.js";
+import { kernelRuleFor } from "./kernelRules.js";
 import { LoweringError } from "./rules/common.js";
 
 /** The jaxpr an equation stands for, given its params and operand types; it may throw a LoweringError. */
@@ -26,24 +28,25 @@ const MAX_DEPTH = 8;
 
 /**
  * `jaxpr` with every equation that has a decomposition replaced by the decomposition's equations (fresh
- * variables; its constants appended to `consts`/`constvars`), recursively. Loop bodies are planned, and
- * expanded, on their own.
+ * variables; its constants appended to `consts`/`constvars`), recursively; equations with a kernel rule for
+ * `target` (src/lowering/kernelRules.ts) stay. Loop bodies are planned, and expanded, on their own.
  */
-export function expandDecompositions(jaxpr: Jaxpr, consts: Array[], constvars: Var[], depth = 0): Jaxpr {
-  if (!jaxpr.eqns.some((e) => decompositions.has(e.primitive))) return jaxpr;
+export function expandDecompositions(jaxpr: Jaxpr, consts: Array[], constvars: Var[], target: LoweringTarget, depth = 0): Jaxpr {
+  const expands = (e: JaxprEqn): boolean => decompositions.has(e.primitive) && !kernelRuleFor(e, target);
+  if (!jaxpr.eqns.some(expands)) return jaxpr;
   if (depth >= MAX_DEPTH) throw new LoweringError(`lowering: decompositions nest deeper than ${MAX_DEPTH} levels (a primitive's decomposition calls itself?)`);
   const eqns: JaxprEqn[] = [];
   const replace = new Map<Var, Atom>();
   const atom = (a: Atom): Atom => (a instanceof Var ? (replace.get(a) ?? a) : a);
   for (const original of jaxpr.eqns) {
-    const decompose = decompositions.get(original.primitive);
+    const decompose = expands(original) ? decompositions.get(original.primitive) : undefined;
     const inputs = original.inputs.map(atom);
     if (!decompose) {
       eqns.push(eqn(original.primitive, inputs, original.params, original.outputs));
       continue;
     }
     const closed = decompose(original.params as never, inputs.map((a) => a.aval));
-    const inner = expandDecompositions(closed.jaxpr, consts, constvars, depth + 1);
+    const inner = expandDecompositions(closed.jaxpr, consts, constvars, target, depth + 1);
     const rename = new Map<Var, Atom>();
     inner.constvars.forEach((cv, i) => {
       const fresh = new Var(cv.aval);

@@ -14,6 +14,7 @@ import { type LoweringTarget, dotGeneral } from "./dot.js";
 import { hoistInvariants } from "./hoist.js";
 import { ravelExpr, unravelExpr } from "./index.js";
 import { inlineAllCalls } from "./inline.js";
+import { kernelRuleFor } from "./kernelRules.js";
 import { type BufferDecl, type Expr, type Kernel, type NarrowDType, type ScalarType, type Stmt, binary, c, gid, load } from "./kernelIr.js";
 import { computeTypeOf, elementBits, narrow, narrowOf, packWord, wideDType } from "./packing.js";
 import { LoweringError, type MultiRule, lazy, unsupported } from "./rules/common.js";
@@ -226,7 +227,7 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
 
   for (const e of jaxpr.eqns) {
     const name = e.primitive.name;
-    const rule = e.outputs.length === 1 ? RULES[name] : undefined;
+    const rule = e.outputs.length === 1 ? (kernelRuleFor(e, options.target) ?? RULES[name]) : undefined;
     const multiRule = MULTI_RULES[name];
     if (!rule && !multiRule) unsupported(`the primitive '${name}'`);
     const out = e.outputs[0]!;

@@ -12,6 +12,7 @@ import { sizeOf } from "../core/shape.js";
 import { type Atom, ClosedJaxpr, Jaxpr, type JaxprEqn, Literal, Var, eqn } from "../trace/jaxpr.js";
 import { dce } from "../trace/passes.js";
 import { expandDecompositions } from "./decompositions.js";
+import type { LoweringTarget } from "./dot.js";
 import { inlineAllCalls } from "./inline.js";
 import { dumps } from "../core/env.js";
 import { type Primitive, getPrimitive } from "../core/primitive.js";
@@ -66,7 +67,7 @@ const containsLoop = (jaxpr: Jaxpr): boolean => jaxpr.eqns.some((e) => LOOPS.has
  * Replaces every `cond` whose branches are loop-free by its branches inlined and a `select_n` per result,
  * with the index clamped to the branch range as `cond` does. Branch constants become new constants.
  */
-function condsToSelects(jaxpr: Jaxpr, consts: Array[], constvars: Var[]): Jaxpr {
+function condsToSelects(jaxpr: Jaxpr, consts: Array[], constvars: Var[], target: LoweringTarget): Jaxpr {
   const eqns: JaxprEqn[] = [];
   const replace = new Map<Var, Atom>();
   const atom = (a: Atom): Atom => (a instanceof Var ? (replace.get(a) ?? a) : a);
@@ -82,7 +83,7 @@ function condsToSelects(jaxpr: Jaxpr, consts: Array[], constvars: Var[]): Jaxpr 
     const clamped = new Var(int32);
     eqns.push(eqn(primitive("clamp"), [new Literal(0, int32), index!, new Literal(branches.length - 1, int32)], {}, [clamped]));
     const results = branches.map((branch) => {
-      const inner = condsToSelects(expandDecompositions(inlineAllCalls(branch.jaxpr), consts, constvars), consts, constvars);
+      const inner = condsToSelects(expandDecompositions(inlineAllCalls(branch.jaxpr), consts, constvars, target), consts, constvars, target);
       const rename = new Map<Var, Atom>();
       inner.constvars.forEach((cv, i) => {
         const fresh = new Var(cv.aval);
@@ -115,7 +116,8 @@ function condsToSelects(jaxpr: Jaxpr, consts: Array[], constvars: Var[]): Jaxpr 
 export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan {
   const consts = [...closed.consts];
   const constvars = [...closed.jaxpr.constvars];
-  const jaxpr = dce(condsToSelects(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars), consts, constvars));
+  const target = options?.target ?? "cpu";
+  const jaxpr = dce(condsToSelects(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars, target), consts, constvars, target));
   const groups: (JaxprEqn[] | JaxprEqn)[] = [];
   for (const e of jaxpr.eqns) {
     if (LOOPS.has(e.primitive.name)) groups.push(e);

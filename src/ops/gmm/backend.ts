@@ -50,6 +50,12 @@ export interface GmmBackend {
   /** The forward value of gmm, on concrete arrays (the interpreter) or tracers (the lowering stages it). */
   gmm(lhs: Array, rhs: Array, groupSizes: Array, call: GmmCall): Array;
   tgmm(lhs: Array, rhs: Array, groupSizes: Array, call: TgmmCall): Array;
+  /**
+   * The backend's gmm/tgmm bind the primitives under its own name and a kernel rule serves them on the devices it
+   * targets: the interpreter evaluates them as the reference does, and a kernel device it does not target
+   * expands them into generic lax operations (the portable path the kernel lowering takes for `reference`).
+   */
+  readonly bindsOwnPrimitive?: boolean;
   /** `true`, or why the backend cannot serve the request (the error names the backend and says this). */
   supports?(request: GmmRequest): true | string;
 }
@@ -78,3 +84,6 @@ export function checkSupported(backend: GmmBackend, request: GmmRequest): void {
   const answer = backend.supports?.(request) ?? true;
   if (answer !== true) throw new ArgumentError(`${request.op}: backend '${backend.name}' cannot serve this call: ${answer}`);
 }
+
+/** Whether calls on backend `name` evaluate with the reference implementation and lower generically (see `bindsOwnPrimitive`). */
+export const bindsOwnPrimitive = (name: string): boolean => getGmmBackend(name).bindsOwnPrimitive === true;

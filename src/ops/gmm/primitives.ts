@@ -1,8 +1,9 @@
 /**
  * The `gmm` and `tgmm` primitives: shape/dtype rules with the issue's errors, and evaluation. The `reference`
- * backend is the reference implementation here (float64 accumulation, one rounding per element, masking by
- * selection so values of rows and experts that do not take part never reach an output); any other backend's
- * forward function runs with every operation on the interpreter.
+ * backend (and any backend that binds its own primitive, whose kernels only exist on kernel devices) is the
+ * reference implementation here (float64 accumulation, one rounding per element, masking by selection so values
+ * of rows and experts that do not take part never reach an output); any other backend's forward function runs
+ * with every operation on the interpreter.
  * Operands: `lhs, rhs, groupSizes, groupOffset` (an integer scalar), then `existingOut` when `existing_out`.
  */
 import { ShapedArray } from "../../core/aval.js";
@@ -12,7 +13,7 @@ import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/erro
 import { type HostData, allocHost, roundResult, wrapInt } from "../../core/hostData.js";
 import { type HostTensor, definePrimitive } from "../../core/primitive.js";
 import { withReferenceEvaluation } from "../../trace/trace.js";
-import { type Tiles, getGmmBackend } from "./backend.js";
+import { type Tiles, bindsOwnPrimitive, getGmmBackend } from "./backend.js";
 import { hostRowGroups } from "./groups.js";
 
 export const REFERENCE_BACKEND = "reference";
@@ -117,7 +118,7 @@ export const gmmP = definePrimitive<GmmParams>({
     const [lhs, rhs, groupSizes, groupOffset, existingOut] = inputs as [HostTensor, HostTensor, HostTensor, HostTensor, HostTensor?];
     const [m, k, n, g] = gmmDims(lhs, rhs, params.transpose_rhs);
     if (params.check_group_sizes) checkGroupSizeValues("gmm", groupSizes.data, m);
-    if (params.backend !== REFERENCE_BACKEND) {
+    if (params.backend !== REFERENCE_BACKEND && !bindsOwnPrimitive(params.backend)) {
       const [l, r, s, o, e] = hostArrays(inputs);
       const call = { groupOffset: o!, existingOut: e, transposeRhs: params.transpose_rhs, preferredElementType: params.preferred_element_type, tiling: params.tiling };
       return [toHost(withReferenceEvaluation(() => getGmmBackend(params.backend).gmm(l!, r!, s!, call)))];
@@ -178,7 +179,7 @@ export const tgmmP = definePrimitive<TgmmParams>({
     const n = rhs.shape[1]!;
     if (params.check_group_sizes) checkGroupSizeValues("tgmm", groupSizes.data, m);
     const numGroups = params.num_actual_groups;
-    if (params.backend !== REFERENCE_BACKEND) {
+    if (params.backend !== REFERENCE_BACKEND && !bindsOwnPrimitive(params.backend)) {
       const [l, r, s, o, e] = hostArrays(inputs);
       const call = { groupOffset: o!, existingOut: e, numActualGroups: numGroups, preferredElementType: params.preferred_element_type, tiling: params.tiling };
       return [toHost(withReferenceEvaluation(() => getGmmBackend(params.backend).tgmm(l!, r!, s!, call)))];

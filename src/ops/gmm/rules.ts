@@ -16,7 +16,7 @@ import { bind1 } from "../../trace/trace.js";
 import { type Tangent, UndefPrimal, Zero, defJvp, defTranspose, instantiate, isZero } from "../../vjp/ad.js";
 import * as lax from "../lax/api.js";
 import { addTangentTerms } from "../lax/elementwise.js";
-import { type GmmCall, type TgmmCall, type Tiles, getGmmBackend } from "./backend.js";
+import { type GmmCall, type TgmmCall, type Tiles, bindsOwnPrimitive, getGmmBackend } from "./backend.js";
 import { gmmByGroups, tgmmByGroups } from "./decomposition.js";
 import { activeRows, zeros } from "./groups.js";
 import { type GmmParams, REFERENCE_BACKEND, type TgmmParams, gmmP, tgmmP } from "./primitives.js";
@@ -154,7 +154,10 @@ defTranspose(tgmmP, ([ct], inputs, params) => {
   return [dlhs, drhs, null, null, ...(params.existing_out ? [existingOut instanceof UndefPrimal ? g : null] : [])];
 });
 
-/** The forward function the lowering stages for a call: the backend's, or for `reference` the generic-lax one. */
+/**
+ * The forward function the lowering stages for a call: the backend's, or the generic-lax one for `reference` and
+ * for backends binding their own primitive on a device their kernel rule does not serve.
+ */
 function staged<P extends { backend: string; check_group_sizes: boolean }>(name: string, params: P, inAvals: readonly ShapedArray[], forward: (xs: Array[]) => Array) {
   if (params.check_group_sizes) {
     throw new LoweringError(`${name}: checkGroupSizes checks the sizes on the host: run it on the interpreter (the cpu device falls back to it) or drop the option`);
@@ -164,14 +167,14 @@ function staged<P extends { backend: string; check_group_sizes: boolean }>(name:
 
 registerDecomposition(gmmP, (params, inAvals) =>
   staged("gmm", params, inAvals, (xs) => {
-    const forward = params.backend === REFERENCE_BACKEND ? gmmByGroups : getGmmBackend(params.backend).gmm;
+    const forward = params.backend === REFERENCE_BACKEND || bindsOwnPrimitive(params.backend) ? gmmByGroups : getGmmBackend(params.backend).gmm;
     return forward(xs[0]!, xs[1]!, xs[2]!, gmmCallOf(params, xs));
   }),
 );
 
 registerDecomposition(tgmmP, (params, inAvals) =>
   staged("tgmm", params, inAvals, (xs) => {
-    const forward = params.backend === REFERENCE_BACKEND ? tgmmByGroups : getGmmBackend(params.backend).tgmm;
+    const forward = params.backend === REFERENCE_BACKEND || bindsOwnPrimitive(params.backend) ? tgmmByGroups : getGmmBackend(params.backend).tgmm;
     return forward(xs[0]!, xs[1]!, xs[2]!, tgmmCallOf(params, xs));
   }),
 );

@@ -1,13 +1,15 @@
 /**
- * gmm, tgmm and ragged_dot_general under jit on both kernel devices (expanded into generic lax kernels there)
- * against the same programs on the reference interpreter; forward, with existingOut and groupOffset, narrow
- * dtypes, and a training-style gradient.
+ * gmm, tgmm and ragged_dot_general under jit on both kernel devices (expanded into generic lax kernels there,
+ * except the kernel backends on their own device) against the same programs on the reference interpreter;
+ * forward, with existingOut and groupOffset, narrow dtypes, and a training-style gradient. Which kernels the
+ * kernel backends get on each device.
  */
 import { describe, expect, it } from "vitest";
 import { type Array as A, ArrayImpl, gmm, grad, jit, lax, numpy as np, tgmm } from "../../../src/index.js";
 import { expectClose } from "../../util/assert.js";
 import { randomArray, rng } from "../../util/random.js";
 import { webgpuDevice } from "../../util/webgpu.js";
+import { planJaxpr } from "../../../src/lowering/plan.js";
 
 // Resolved while the file is collected: in CI (WGJAX_REQUIRE_WEBGPU) a missing adapter throws here, a failure.
 const gpu = await webgpuDevice();
@@ -48,4 +50,28 @@ describe.each(kernelDevices)("on the %s device", (device) => {
 it.runIf(gpu)("checkGroupSizes needs the host: on the webgpu device it says so", () => {
   const f = jit((x: A, w: A, s: A) => gmm(x, w, s, { checkGroupSizes: true }), { device: "webgpu" });
   expect(() => f(np.ones([4, 2]), np.ones([2, 2, 3]), sizes([2, 2]))).toThrow(/gmm: checkGroupSizes checks the sizes on the host: run it on the interpreter \(the cpu device falls back to it\) or drop the option/);
+});
+
+describe("the kernel backends on each kernel device", () => {
+  const f = (backend: string) => (x: A, w: A, s: A) => gmm(x, w, s, { backend, groupOffset: 1, transposeRhs: true });
+  const args = (): [A, A, A] => [randomArray(next, [10, 4]), randomArray(next, [2, 3, 4]), sizes([2, 3, 4, 1])];
+  const steps = (backend: string, target: "cpu" | "webgpu"): number => {
+    const plan = planJaxpr(jit(f(backend)).lower(...args()), { target });
+    return plan.nodes.reduce((total, node) => total + (node.kind === "kernels" ? node.program.steps.length : 0), 0);
+  };
+
+  it("lower gmm[backend=cpu] on the cpu device and gmm[backend=wgsl] on webgpu to one grouped kernel", () => {
+    expect([steps("cpu", "cpu"), steps("wgsl", "webgpu")]).toEqual([1, 1]);
+  });
+
+  it.each([
+    ["wgsl", "cpu"],
+    ["cpu", "webgpu"],
+  ])("run the %s backend on the %s device by the portable path (generic kernels), with the reference's values", async (backend, device) => {
+    expect(steps(backend, device as "cpu" | "webgpu")).toBeGreaterThan(1);
+    if (device === "webgpu" && !gpu) return;
+    const xs = args();
+    const expected = jit(f("reference"), { device: "interpreter" })(...xs);
+    expectClose(await jit(f(backend), { device })(...xs).data(), expected.dataSync(), 1e-5, 1e-5);
+  });
 });

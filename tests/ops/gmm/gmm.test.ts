@@ -6,9 +6,9 @@ import { describe, expect, it } from "vitest";
 import { type Array as A, type DType, gmm, gmmBackends, numpy as np, tgmm } from "../../../src/index.js";
 import { expectClose, tolerance } from "../../util/assert.js";
 import { randomArray, rng } from "../../util/random.js";
+import { BACKENDS, runOn } from "./backends.js";
 import { type GmmCase, gmmOracle, rowGroups, tgmmOracle } from "./oracle.js";
 
-const BACKENDS = ["reference", "ragged-dot"];
 const next = rng(6);
 const sizes = (values: number[]): A => np.array(values, { dtype: "int32" });
 
@@ -58,10 +58,10 @@ function setup(c: EdgeCase) {
 }
 
 describe.each(BACKENDS)("gmm on the %s backend", (backend) => {
-  it.each(EDGE_CASES)("$name", (c) => {
+  it.each(EDGE_CASES)("$name", async (c) => {
     const { full, preferred, lhs, rhs, existingOut } = setup(c);
     const options = { backend, groupOffset: full.groupOffset, transposeRhs: full.transposeRhs, existingOut, preferredElementType: preferred, tiling: c.tiling };
-    const out = gmm(lhs, rhs, sizes(c.groupSizes), options);
+    const out = await runOn(backend, (l, r, s) => gmm(l!, r!, s!, options), lhs, rhs, sizes(c.groupSizes));
     expect([out.shape, out.dtype]).toEqual([[c.m, c.n], preferred]);
     const expected = gmmOracle(full, lhs.dataSync(), rhs.dataSync(), existingOut?.dataSync());
     expectClose(out.dataSync(), expected, Math.max(tolerance(preferred), 1e-5), 1e-5);
@@ -75,16 +75,16 @@ describe.each(BACKENDS)("gmm on the %s backend", (backend) => {
     });
   });
 
-  it("computes the spec's example exactly (§G.1)", () => {
+  it("computes the spec's example exactly (§G.1)", async () => {
     const lhs = np.array([[1, 2], [3, 4], [5, 6], [7, 8]]);
     const eye = np.eye(2);
-    const out = gmm(lhs, np.stack([eye, eye.mul(2)]), sizes([1, 2]), { backend });
+    const out = await runOn(backend, (l, r, s) => gmm(l!, r!, s!, { backend }), lhs, np.stack([eye, eye.mul(2)]), sizes([1, 2]));
     expect(out.dataSync()).toEqual(Float32Array.from([1, 2, 6, 8, 10, 12, 0, 0]));
-    const t = tgmm(lhs.T, np.ones([4, 2]), sizes([1, 2]), { backend });
+    const t = await runOn(backend, (l, r, s) => tgmm(l!, r!, s!, { backend }), lhs.T, np.ones([4, 2]), sizes([1, 2]));
     expect(t.dataSync()).toEqual(Float32Array.from([1, 1, 2, 2, 8, 8, 10, 10]));
   });
 
-  it("keeps NaN and Inf of rows and experts that take no part out of every output", () => {
+  it("keeps NaN and Inf of rows and experts that take no part out of every output", async () => {
     const groupSizes = [3, 0, 3];
     const lhsData = randomArray(next, [8, 3]).dataSync().slice();
     lhsData.fill(NaN, 6 * 3, 7 * 3); // row 6: past sum(groupSizes)
@@ -93,23 +93,23 @@ describe.each(BACKENDS)("gmm on the %s backend", (backend) => {
     rhsData.fill(NaN, 6, 12); // expert 1: an empty group
     const lhs = np.reshape(np.array(Array.from(lhsData)), [8, 3]);
     const rhs = np.reshape(np.array(Array.from(rhsData)), [3, 3, 2]);
-    const out = gmm(lhs, rhs, sizes(groupSizes), { backend });
+    const out = await runOn(backend, (l, r, s) => gmm(l!, r!, s!, { backend }), lhs, rhs, sizes(groupSizes));
     const full = { m: 8, k: 3, n: 2, groups: 3, groupSizes, groupOffset: 0, transposeRhs: false };
     expect(Array.from(out.dataSync()).every(Number.isFinite)).toBe(true);
     expectClose(out.dataSync(), gmmOracle(full, lhsData, rhsData), 1e-5, 1e-6);
     // Rows of groups outside the window: NaN in rows 0-2 (group 0) with groupOffset 1.
-    const windowed = gmm(np.where(np.arange(8).reshape([8, 1]).lt(3), NaN, lhs), rhs.at("1:"), sizes(groupSizes), { backend, groupOffset: 1 });
+    const windowed = await runOn(backend, (l, r, s) => gmm(l!, r!, s!, { backend, groupOffset: 1 }), np.where(np.arange(8).reshape([8, 1]).lt(3), NaN, lhs), rhs.at("1:"), sizes(groupSizes));
     expect(Array.from(windowed.dataSync()).every(Number.isFinite)).toBe(true);
     // tgmm: the NaN/Inf rows past sum(groupSizes) never reach a group's weight gradient.
-    const t = tgmm(lhs.T, np.where(np.arange(8).reshape([8, 1]).ge(6), NaN, np.ones([8, 2])), sizes(groupSizes), { backend });
+    const t = await runOn(backend, (l, r, s) => tgmm(l!, r!, s!, { backend }), lhs.T, np.where(np.arange(8).reshape([8, 1]).ge(6), NaN, np.ones([8, 2])), sizes(groupSizes));
     expect(Array.from(t.dataSync()).every(Number.isFinite)).toBe(true);
     expectClose(t.dataSync(), tgmmOracle({ m: 8, k: 3, n: 2, groups: 3, groupSizes, groupOffset: 0 }, lhs.T.dataSync(), np.ones([8, 2]).dataSync()), 1e-5, 1e-6);
   });
 
-  it("a NaN in an active row or an Inf in an active expert reaches only its own outputs", () => {
+  it("a NaN in an active row or an Inf in an active expert reaches only its own outputs", async () => {
     const lhs = np.where(np.arange(6).reshape([6, 1]).eq(1), NaN, randomArray(next, [6, 2]));
     const rhs = np.where(np.arange(2).reshape([2, 1, 1]).eq(1).mul(np.arange(3).reshape([1, 1, 3]).eq(2)), Infinity, np.abs(randomArray(next, [2, 2, 3])));
-    const out = gmm(np.abs(lhs), rhs, sizes([3, 3]), { backend }).dataSync();
+    const out = (await runOn(backend, (l, r, s) => gmm(l!, r!, s!, { backend }), np.abs(lhs), rhs, sizes([3, 3]))).dataSync();
     const finite = Array.from(out).map((v, i) => Number.isFinite(v) || [Math.floor(i / 3), i % 3]);
     const bad = finite.filter((v) => v !== true);
     // Row 1 (NaN) and column 2 of rows 3-5 (group 1's Inf weight column).
@@ -125,10 +125,10 @@ describe.each(BACKENDS)("tgmm on the %s backend", (backend) => {
     { name: "m not a multiple of the tile", m: 11, k: 5, n: 3, groupSizes: [6, 5], groupOffset: 0, groups: 2 },
     { name: "m = 0", m: 0, k: 2, n: 2, groupSizes: [0, 0], groupOffset: 0, groups: 2 },
   ];
-  it.each(TGMM_CASES)("$name", (c) => {
+  it.each(TGMM_CASES)("$name", async (c) => {
     const lhs = randomArray(next, [c.k, c.m]);
     const rhs = randomArray(next, [c.m, c.n]);
-    const out = tgmm(lhs, rhs, sizes(c.groupSizes), { backend, groupOffset: c.groupOffset, numActualGroups: c.groups, tiling: [4, 4, 4] });
+    const out = await runOn(backend, (l, r, s) => tgmm(l!, r!, s!, { backend, groupOffset: c.groupOffset, numActualGroups: c.groups, tiling: [4, 4, 4] }), lhs, rhs, sizes(c.groupSizes));
     expect(out.shape).toEqual([c.groups, c.k, c.n]);
     expectClose(out.dataSync(), tgmmOracle(c, lhs.dataSync(), rhs.dataSync()), 1e-5, 1e-5);
     const owners = rowGroups(c.groupSizes, c.m);
@@ -138,20 +138,20 @@ describe.each(BACKENDS)("tgmm on the %s backend", (backend) => {
     }
   });
 
-  it("adds existingOut (gmm overwrites; tgmm adds)", () => {
+  it("adds existingOut (gmm overwrites; tgmm adds)", async () => {
     const c = { m: 6, k: 2, n: 3, groupSizes: [2, 0, 4], groupOffset: 0, groups: 3 };
     const [lhs, rhs, existingOut] = [randomArray(next, [2, 6]), randomArray(next, [6, 3]), randomArray(next, [3, 2, 3])];
-    const out = tgmm(lhs, rhs, sizes(c.groupSizes), { backend, existingOut });
+    const out = await runOn(backend, (l, r, s) => tgmm(l!, r!, s!, { backend, existingOut }), lhs, rhs, sizes(c.groupSizes));
     expectClose(out.dataSync(), tgmmOracle(c, lhs.dataSync(), rhs.dataSync(), existingOut.dataSync()), 1e-5, 1e-6);
     expect(Array.from(out.dataSync().slice(6, 12))).toEqual(Array.from(existingOut.dataSync().slice(6, 12)));
   });
 
-  it("bfloat16 operands accumulate in float32; preferredElementType bfloat16 rounds once", () => {
+  it("bfloat16 operands accumulate in float32; preferredElementType bfloat16 rounds once", async () => {
     const c = { m: 40, k: 3, n: 2, groupSizes: [17, 23], groupOffset: 0, groups: 2 };
     const [lhs, rhs] = [randomArray(next, [3, 40], "bfloat16"), randomArray(next, [40, 2], "bfloat16")];
     const expected = tgmmOracle(c, lhs.dataSync(), rhs.dataSync());
-    expectClose(tgmm(lhs, rhs, sizes(c.groupSizes), { backend }).dataSync(), expected, 1e-5, 1e-5);
-    const narrow = tgmm(lhs, rhs, sizes(c.groupSizes), { backend, preferredElementType: "bfloat16" });
+    expectClose((await runOn(backend, (l, r, s) => tgmm(l!, r!, s!, { backend }), lhs, rhs, sizes(c.groupSizes))).dataSync(), expected, 1e-5, 1e-5);
+    const narrow = await runOn(backend, (l, r, s) => tgmm(l!, r!, s!, { backend, preferredElementType: "bfloat16" }), lhs, rhs, sizes(c.groupSizes));
     expect(narrow.dtype).toBe("bfloat16");
     expectClose(narrow.dataSync(), expected, tolerance("bfloat16"), 1e-2);
   });

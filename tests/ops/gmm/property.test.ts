@@ -1,12 +1,14 @@
 /**
  * Seeded property test: 200 random shapes, group splits (empty groups, sums below m), offsets, transposeRhs and
- * existingOut per backend and for tgmm, against the float64 oracle. Shapes come from a small pool so the kernel
- * device compiles few programs; the group splits are data and vary in every case.
+ * existingOut per backend and for tgmm, against the float64 oracle. Shapes come from a small pool and the cases
+ * of one shape run as one function (one jit program on a kernel backend's device, so the software GPU compiles
+ * few programs); the group splits are data and vary in every case.
  */
 import { describe, it } from "vitest";
 import { type Array as A, gmm, numpy as np, tgmm } from "../../../src/index.js";
 import { expectClose } from "../../util/assert.js";
 import { randomArray, rng } from "../../util/random.js";
+import { BACKENDS, runOn } from "./backends.js";
 import { gmmOracle, tgmmOracle } from "./oracle.js";
 
 const CASES = 200;
@@ -25,10 +27,22 @@ function split(next: () => number, m: number, g: number): number[] {
   return [...cuts, total].map((c, i) => c - (i === 0 ? 0 : cuts[i - 1]!));
 }
 
-describe.each(["reference", "ragged-dot"])("random gmm and tgmm calls on the %s backend", (backend) => {
-  it(`${CASES} gmm calls`, () => {
+/** The cases of one shape run as one function of all their operands: under jit, one program per shape. */
+async function runBatched<C>(backend: string, cases: C[], operands: (c: C) => A[], call: (c: C, xs: A[]) => A, expected: (c: C, xs: A[]) => Float64Array): Promise<void> {
+  for (let shape = 0; shape < SHAPES.length; shape++) {
+    const mine = cases.filter((_, i) => i % SHAPES.length === shape);
+    const counts = mine.map((c) => operands(c).length);
+    const args = mine.flatMap(operands);
+    const slices = (xs: A[]): A[][] => counts.map((n, i) => xs.slice(counts.slice(0, i).reduce((a, b) => a + b, 0), counts.slice(0, i + 1).reduce((a, b) => a + b, 0)));
+    const outs = await runOn(backend, (...xs: A[]) => slices(xs).map((x, i) => call(mine[i]!, x)), ...args);
+    slices(args).forEach((x, i) => expectClose(outs[i]!.dataSync(), expected(mine[i]!, x), 1e-5, 1e-5));
+  }
+}
+
+describe.each(BACKENDS)("random gmm and tgmm calls on the %s backend", (backend) => {
+  it(`${CASES} gmm calls`, async () => {
     const next = rng(6000);
-    for (let i = 0; i < CASES; i++) {
+    const cases = Array.from({ length: CASES }, (_, i) => {
       const { m, k, n, g, groups } = SHAPES[i % SHAPES.length]!;
       const groupSizes = split(next, m, g);
       const groupOffset = Math.floor(next() * (g - groups + 1));
@@ -36,22 +50,33 @@ describe.each(["reference", "ragged-dot"])("random gmm and tgmm calls on the %s 
       const lhs = randomArray(next, [m, k]);
       const rhs = randomArray(next, transposeRhs ? [groups, n, k] : [groups, k, n]);
       const existingOut = next() < 0.3 ? randomArray(next, [m, n]) : undefined;
-      const out = gmm(lhs, rhs, np.array(groupSizes, { dtype: "int32" }), { backend, groupOffset, transposeRhs, existingOut });
-      const expected = gmmOracle({ m, k, n, groups, groupSizes, groupOffset, transposeRhs }, lhs.dataSync(), rhs.dataSync(), existingOut?.dataSync());
-      expectClose(out.dataSync(), expected, 1e-5, 1e-5);
-    }
+      return { m, k, n, groups, groupSizes, groupOffset, transposeRhs, operands: [lhs, rhs, np.array(groupSizes, { dtype: "int32" }), ...(existingOut ? [existingOut] : [])] };
+    });
+    await runBatched(
+      backend,
+      cases,
+      (c) => c.operands,
+      (c, [lhs, rhs, sizes, existingOut]) => gmm(lhs!, rhs!, sizes!, { backend, groupOffset: c.groupOffset, transposeRhs: c.transposeRhs, existingOut }),
+      (c, [lhs, rhs, , existingOut]) => gmmOracle(c, lhs!.dataSync(), rhs!.dataSync(), existingOut?.dataSync()),
+    );
   });
 
-  it(`${CASES} tgmm calls`, () => {
+  it(`${CASES} tgmm calls`, async () => {
     const next = rng(7000);
-    for (let i = 0; i < CASES; i++) {
+    const cases = Array.from({ length: CASES }, (_, i) => {
       const { m, k, n, g, groups } = SHAPES[i % SHAPES.length]!;
       const groupSizes = split(next, m, g);
       const groupOffset = Math.floor(next() * (g - groups + 1));
       const [lhs, rhs] = [randomArray(next, [k, m]), randomArray(next, [m, n])];
       const existingOut: A | undefined = next() < 0.3 ? randomArray(next, [groups, k, n]) : undefined;
-      const out = tgmm(lhs, rhs, np.array(groupSizes, { dtype: "int32" }), { backend, groupOffset, numActualGroups: groups, existingOut });
-      expectClose(out.dataSync(), tgmmOracle({ m, k, n, groups, groupSizes, groupOffset }, lhs.dataSync(), rhs.dataSync(), existingOut?.dataSync()), 1e-5, 1e-5);
-    }
+      return { m, k, n, groups, groupSizes, groupOffset, operands: [lhs, rhs, np.array(groupSizes, { dtype: "int32" }), ...(existingOut ? [existingOut] : [])] };
+    });
+    await runBatched(
+      backend,
+      cases,
+      (c) => c.operands,
+      (c, [lhs, rhs, sizes, existingOut]) => tgmm(lhs!, rhs!, sizes!, { backend, groupOffset: c.groupOffset, numActualGroups: c.groups, existingOut }),
+      (c, [lhs, rhs, , existingOut]) => tgmmOracle(c, lhs!.dataSync(), rhs!.dataSync(), existingOut?.dataSync()),
+    );
   });
 });

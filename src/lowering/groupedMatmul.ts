@@ -1,0 +1,211 @@
+/**
+ * Grouped matrix products (megablox's gmm and tgmm) as register-blocked kernels, for the ops layer's kernel
+ * rules. Rows belong to groups in order of `groupSizes` (a negative size counts as 0, rows past m belong to
+ * none); a call computes the groups `groupOffset … groupOffset+g-1`. Each invocation derives its part of the
+ * tile-to-group map (megablox's group metadata) on the device, from a prefix sum over the G sizes it reads
+ * (G is small), so group sizes never travel to the host:
+ * - gmm: an invocation owns a tm×tn block of the [m, n] output. It visits each active group whose rows meet
+ *   its row tile: a tile inside one group runs the plain register-blocked contraction; a tile across a group
+ *   boundary is visited once per group, each row's accumulators updated only by a select when the row is in
+ *   the group visited. Rows outside the active groups take existingOut (or 0) by a select, so a NaN or Inf in
+ *   a row or an expert that takes no part never reaches an output. transposeRhs only changes rhs's indexing.
+ * - tgmm: an invocation owns a tm×tn block of one group's [k, n] result and contracts over exactly that
+ *   group's rows, adding existingOut.
+ * Both accumulate in the result's compute type (f32 for narrow floats) and store through the usual epilogue
+ * (a narrow result rounds once). Ragged edges clamp loads and guard stores, so any m, k, n work.
+ */
+import { sizeOf } from "../core/shape.js";
+import { type LoweringTarget, chooseDotTiling } from "./dot.js";
+import { type Expr, type ScalarType, type Stmt, accumulatorName, binary, c, cast, gid, select, v } from "./kernelIr.js";
+import type { Block, KernelContext, Value } from "./lower.js";
+import { allOf, fresh, i32 } from "./rules/common.js";
+
+export interface GroupedGmmOptions {
+  readonly transposeRhs: boolean;
+  readonly target: LoweringTarget;
+}
+
+const plus = (a: Expr, x: number): Expr => (x === 0 ? a : binary("add", a, i32(x)));
+const times = (a: Expr, x: number): Expr => (x === 1 ? a : binary("mul", a, i32(x)));
+const min = (a: Expr, x: number): Expr => binary("min", a, i32(x));
+const and = (...xs: Expr[]): Expr => allOf(xs);
+const asI32 = (e: Expr): Expr => cast(e, "i32");
+
+/**
+ * Statements walking the G groups with their row ranges: `visit(local, start, end)` runs for every group in
+ * order (`local` = the group's index minus groupOffset), after `start`/`end` (i32 variables) are bound.
+ */
+function groupWalk(key: string, groupSizes: Value, m: number, ctx: KernelContext, visit: (local: Expr, start: Expr, end: Expr) => Stmt[]): Stmt[] {
+  const [grp, start, size, end, local] = ["g", "start", "size", "end", "local"].map((s) => `${key}${s}`) as [string, string, string, string, string];
+  const offset = `${key}off`;
+  const startV = v(start, "i32");
+  return [
+    { k: "declare", name: start, init: i32(0) },
+    {
+      k: "for",
+      name: grp,
+      start: i32(0),
+      end: i32(groupSizes.shape[0]!),
+      body: [
+        { k: "let", name: size, value: binary("max", asI32(groupSizes.at([v(grp, "i32")], ctx)), i32(0)) },
+        // start + min(size, m - start): never past m, and no overflow for huge sizes.
+        { k: "let", name: end, value: binary("add", startV, binary("min", v(size, "i32"), binary("sub", i32(m), startV))) },
+        { k: "let", name: local, value: binary("sub", v(grp, "i32"), v(offset, "i32")) },
+        ...visit(v(local, "i32"), startV, v(end, "i32")),
+        { k: "assign", name: start, value: v(end, "i32") },
+      ],
+    },
+  ];
+}
+
+/** gmm: `lhs [m,k]`, `rhs [g,k,n]` (`[g,n,k]` transposed), `groupSizes [G]`, `groupOffset []`, `existingOut [m,n]`?. */
+export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Value[], outType: ScalarType, { transposeRhs, target }: GroupedGmmOptions): Value {
+  const [m, k] = lhs!.shape as [number, number];
+  const g = rhs!.shape[0]!;
+  const n = transposeRhs ? rhs!.shape[1]! : rhs!.shape[2]!;
+  const { tm, tn } = chooseDotTiling(1, m, n, k, target);
+  const [mBlocks, nBlocks] = [Math.max(1, Math.ceil(m / tm)), Math.max(1, Math.ceil(n / tn))];
+  const key = fresh("gmm");
+  const name = (s: string): string => `${key}${s}`;
+  const [r0, n0, lo, hi, kk] = ["r0", "n0", "lo", "hi", "k"].map((s) => v(name(s), "i32")) as [Expr, Expr, Expr, Expr, Expr];
+  const zero = c(0, outType);
+
+  const block: Block = {
+    grid: m * n === 0 ? 0 : mBlocks * nBlocks,
+    rows: tm,
+    cols: tn,
+    element: (i, j) => {
+      const [row, col] = [plus(r0, i), plus(n0, j)];
+      const bounds = [m % tm !== 0 ? binary("lt", row, i32(m)) : undefined, n % tn !== 0 ? binary("lt", col, i32(n)) : undefined].filter((e) => e !== undefined);
+      return { coords: [row, col], index: binary("add", times(row, n), col), valid: bounds.length === 0 ? undefined : allOf(bounds) };
+    },
+  };
+
+  const compute = (ctx: KernelContext): Stmt[] => {
+    const rows = Array.from({ length: tm }, (_, i) => v(name(`row${i}`), "i32"));
+    const cols = Array.from({ length: tn }, (_, j) => v(name(`col${j}`), "i32"));
+    const lhsAt = (i: number): Expr => cast(lhs!.at([rows[i]!, kk], ctx), outType);
+    const rhsAt = (group: Expr, j: number): Expr => cast(rhs!.at(transposeRhs ? [group, cols[j]!, kk] : [group, kk, cols[j]!], ctx), outType);
+    const tileEnd = v(name("tileEnd"), "i32");
+    const visit = (local: Expr, start: Expr, end: Expr): Stmt[] => {
+      const whole: Stmt[] = [{ k: "for", name: name("k"), start: i32(0), end: i32(k), body: [{ k: "rank1", acc: key, rows: rows.map((_, i) => lhsAt(i)), cols: cols.map((_, j) => rhsAt(local, j)) }] }];
+      // A tile across a group boundary: only the rows of this group take the products.
+      const inGroup = (i: number): Expr => v(name(`in${i}`), "bool");
+      const masked: Stmt[] = [
+        ...rows.map((_, i): Stmt => ({ k: "let", name: name(`in${i}`), value: and(binary("ge", plus(r0, i), start), binary("lt", plus(r0, i), end)) })),
+        {
+          k: "for",
+          name: name("k"),
+          start: i32(0),
+          end: i32(k),
+          body: [
+            ...rows.map((_, i): Stmt => ({ k: "let", name: name(`a${i}`), value: lhsAt(i) })),
+            ...cols.map((_, j): Stmt => ({ k: "let", name: name(`b${j}`), value: rhsAt(local, j) })),
+            ...rows.flatMap((_, i) =>
+              cols.map((_, j): Stmt => {
+                const acc = v(accumulatorName(key, i, j), outType);
+                const sum = binary("add", acc, binary("mul", v(name(`a${i}`), outType), v(name(`b${j}`), outType)));
+                return { k: "assign", name: accumulatorName(key, i, j), value: select(inGroup(i), sum, acc) };
+              }),
+            ),
+          ],
+        },
+      ];
+      return [
+        { k: "if", cond: binary("eq", local, i32(0)), then: [{ k: "assign", name: name("lo"), value: start }] },
+        { k: "if", cond: binary("eq", local, i32(g - 1)), then: [{ k: "assign", name: name("hi"), value: end }] },
+        {
+          k: "if",
+          cond: and(binary("ge", local, i32(0)), binary("lt", local, i32(g)), binary("lt", start, end), binary("lt", start, tileEnd), binary("gt", end, r0)),
+          then: [{ k: "if", cond: and(binary("le", start, r0), binary("ge", end, tileEnd)), then: whole, else: masked }],
+        },
+      ];
+    };
+    return [
+      { k: "let", name: name("r0"), value: times(nBlocks === 1 ? gid : binary("div", gid, i32(nBlocks)), tm) },
+      { k: "let", name: name("n0"), value: times(nBlocks === 1 ? i32(0) : binary("rem", gid, i32(nBlocks)), tn) },
+      { k: "let", name: name("tileEnd"), value: min(plus(r0, tm), m) },
+      { k: "let", name: name("off"), value: asI32(groupOffset!.at([], ctx)) },
+      ...rows.map((_, i): Stmt => ({ k: "let", name: name(`row${i}`), value: m % tm === 0 ? plus(r0, i) : min(plus(r0, i), m - 1) })),
+      ...cols.map((_, j): Stmt => ({ k: "let", name: name(`col${j}`), value: n % tn === 0 ? plus(n0, j) : min(plus(n0, j), n - 1) })),
+      ...rows.flatMap((_, i) => cols.map((_, j): Stmt => ({ k: "declare", name: accumulatorName(key, i, j), init: zero }))),
+      { k: "declare", name: name("lo"), init: i32(0) },
+      { k: "declare", name: name("hi"), init: i32(0) },
+      ...(g === 0 ? [] : groupWalk(key, groupSizes!, m, ctx, visit)),
+    ];
+  };
+
+  return {
+    shape: [m, n],
+    type: outType,
+    pending: true,
+    block,
+    at: (_coords, ctx) => {
+      ctx.emitOnce(key, () => compute(ctx));
+      const [i, j] = ctx.element;
+      const row = plus(r0, i);
+      const active = and(binary("ge", row, lo), binary("lt", row, hi));
+      const rest = existingOut ? cast(existingOut.at([min(row, m - 1), n % tn === 0 ? plus(n0, j) : min(plus(n0, j), n - 1)], ctx), outType) : zero;
+      return select(active, v(accumulatorName(key, i, j), outType), rest);
+    },
+  };
+}
+
+/** tgmm: `lhs [k,m]`, `rhs [m,n]`, `groupSizes [G]`, `groupOffset []`, `existingOut [g,k,n]`? → `[g,k,n]`. */
+export function groupedTgmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Value[], outShape: readonly number[], outType: ScalarType, target: LoweringTarget): Value {
+  const [g, k, n] = outShape as [number, number, number];
+  const m = lhs!.shape[1]!;
+  const { tm, tn } = chooseDotTiling(g, k, n, m, target);
+  const [kBlocks, nBlocks] = [Math.max(1, Math.ceil(k / tm)), Math.max(1, Math.ceil(n / tn))];
+  const key = fresh("tgmm");
+  const name = (s: string): string => `${key}${s}`;
+  const [a0, n0, grp, lo, hi, r] = ["a0", "n0", "grp", "lo", "hi", "r"].map((s) => v(name(s), "i32")) as [Expr, Expr, Expr, Expr, Expr, Expr];
+
+  const block: Block = {
+    grid: sizeOf(outShape) === 0 ? 0 : g * kBlocks * nBlocks,
+    rows: tm,
+    cols: tn,
+    element: (i, j) => {
+      const [row, col] = [plus(a0, i), plus(n0, j)];
+      const bounds = [k % tm !== 0 ? binary("lt", row, i32(k)) : undefined, n % tn !== 0 ? binary("lt", col, i32(n)) : undefined].filter((e) => e !== undefined);
+      return { coords: [grp, row, col], index: binary("add", times(binary("add", times(grp, k), row), n), col), valid: bounds.length === 0 ? undefined : allOf(bounds) };
+    },
+  };
+  const rowOf = (i: number): Expr => (k % tm === 0 ? plus(a0, i) : min(plus(a0, i), k - 1));
+  const colOf = (j: number): Expr => (n % tn === 0 ? plus(n0, j) : min(plus(n0, j), n - 1));
+
+  const compute = (ctx: KernelContext): Stmt[] => {
+    const rest = kBlocks * nBlocks;
+    const visit = (local: Expr, start: Expr, end: Expr): Stmt[] => [
+      { k: "if", cond: binary("eq", local, grp), then: [{ k: "assign", name: name("lo"), value: start }, { k: "assign", name: name("hi"), value: end }] },
+    ];
+    const rows = Array.from({ length: tm }, (_, i) => cast(lhs!.at([v(name(`ra${i}`), "i32"), r], ctx), outType));
+    const cols = Array.from({ length: tn }, (_, j) => cast(rhs!.at([r, v(name(`cb${j}`), "i32")], ctx), outType));
+    return [
+      { k: "let", name: name("grp"), value: rest === 1 ? gid : binary("div", gid, i32(rest)) },
+      { k: "let", name: name("a0"), value: times(kBlocks === 1 ? i32(0) : binary("rem", binary("div", gid, i32(nBlocks)), i32(kBlocks)), tm) },
+      { k: "let", name: name("n0"), value: times(nBlocks === 1 ? i32(0) : binary("rem", gid, i32(nBlocks)), tn) },
+      { k: "let", name: name("off"), value: asI32(groupOffset!.at([], ctx)) },
+      ...Array.from({ length: tm }, (_, i): Stmt => ({ k: "let", name: name(`ra${i}`), value: rowOf(i) })),
+      ...Array.from({ length: tn }, (_, j): Stmt => ({ k: "let", name: name(`cb${j}`), value: colOf(j) })),
+      ...Array.from({ length: tm }, (_, i) => Array.from({ length: tn }, (_, j): Stmt => ({ k: "declare", name: accumulatorName(key, i, j), init: c(0, outType) }))).flat(),
+      { k: "declare", name: name("lo"), init: i32(0) },
+      { k: "declare", name: name("hi"), init: i32(0) },
+      ...groupWalk(key, groupSizes!, m, ctx, visit),
+      { k: "for", name: name("r"), start: lo, end: hi, body: [{ k: "rank1", acc: key, rows, cols }] },
+    ];
+  };
+
+  return {
+    shape: outShape,
+    type: outType,
+    pending: true,
+    block,
+    at: (_coords, ctx) => {
+      ctx.emitOnce(key, () => compute(ctx));
+      const [i, j] = ctx.element;
+      const acc = v(accumulatorName(key, i, j), outType);
+      return existingOut ? binary("add", acc, cast(existingOut.at([grp, rowOf(i), colOf(j)], ctx), outType)) : acc;
+    },
+  };
+}
