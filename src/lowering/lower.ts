@@ -58,6 +58,11 @@ export interface LoweringOptions {
    * WebGPU one on the software adapter so far.
    */
   readonly target: LoweringTarget;
+  /**
+   * Split large reductions into two passes (see reductions.ts); on "webgpu" by default. Off for software
+   * adapters, where a single invocation's loop is fast and every parallel load costs a per-lane loop.
+   */
+  readonly splitReductions?: boolean;
 }
 
 /** Assigns buffer bindings within one kernel and collects statements that must run before the store. */

@@ -16,6 +16,7 @@ import type { LoweringTarget } from "./dot.js";
 import { inlineAllCalls } from "./inline.js";
 import { dumps } from "../core/env.js";
 import { type Primitive, getPrimitive } from "../core/primitive.js";
+import { splitLargeReductions } from "./reductions.js";
 import { type LoweringOptions, type Program, lowerJaxpr, scalarTypeOf } from "./lower.js";
 import type { ScalarType } from "./kernelIr.js";
 
@@ -117,7 +118,8 @@ export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan 
   const consts = [...closed.consts];
   const constvars = [...closed.jaxpr.constvars];
   const target = options?.target ?? "cpu";
-  const jaxpr = dce(condsToSelects(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars, target), consts, constvars, target));
+  const selected = condsToSelects(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars, target), consts, constvars, target);
+  const jaxpr = dce((options?.splitReductions ?? target === "webgpu") ? splitLargeReductions(selected) : selected);
   const groups: (JaxprEqn[] | JaxprEqn)[] = [];
   for (const e of jaxpr.eqns) {
     if (LOOPS.has(e.primitive.name)) groups.push(e);

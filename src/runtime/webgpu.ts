@@ -91,6 +91,8 @@ export class WebGpuDevice {
     gpu: GPU,
     readonly device: GPUDevice,
     readonly description: string,
+    /** A CPU rasteriser behind the adapter (Mesa llvmpipe, SwiftShader): the lowering tunes for it. */
+    readonly software: boolean,
   ) {
     this.#gpu = gpu;
   }
@@ -111,7 +113,9 @@ export class WebGpuDevice {
       },
     });
     const info = adapter.info;
-    return new WebGpuDevice(gpu, device, [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "WebGPU adapter");
+    const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "WebGPU adapter";
+    const software = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|swiftshader|softpipe|lavapipe/i.test(description);
+    return new WebGpuDevice(gpu, device, description, software);
   }
 
   /**

@@ -3,7 +3,9 @@
  * the reference interpreter on the same programs; device-resident arrays and eager operations on the GPU.
  */
 import { describe, expect, it, vi } from "vitest";
-import { type Array as JaxArray, ArrayImpl, defaultDevice, deviceGet, devicePut, devices, grad, jit, lax, nn, numpy as np, setDefaultDevice } from "../../src/index.js";
+import { type Array as JaxArray, ArrayImpl, defaultDevice, deviceGet, devicePut, devices, grad, jit, lax, makeJaxpr, nn, numpy as np, setDefaultDevice } from "../../src/index.js";
+import { planJaxpr } from "../../src/lowering/plan.js";
+import { webgpuPlanExecutable } from "../../src/runtime/webgpuExecutable.js";
 import { expectClose } from "../util/assert.js";
 import { randomArray, rng } from "../util/random.js";
 import { webgpuDevice } from "../util/webgpu.js";
@@ -258,5 +260,27 @@ describe("the default device", () => {
     expect(eager.dtype).toBe("float64");
     expect(jitted.dataSync()[0]).toBe(Math.exp(0.1) + Math.exp(0.2) + Math.exp(0.3));
     expect(eager.dataSync()[0]).toBe(jitted.dataSync()[0]);
+  });
+});
+
+describe.runIf(gpu)("large reductions on webgpu", () => {
+  it("run in two passes (many invocations, then the lanes) and match the interpreter", async () => {
+    const x = randomArray(next, [3, 50_003]);
+    const i = np.arange(120_007, undefined, undefined, { dtype: "int32" }).reshape([1, 120_007]);
+    const b = randomArray(next, [40_000]).gt(-2);
+    const f = (v: A, k: A, m: A) => [np.sum(v, { axis: 1 }), np.max(v), np.min(v.T, { axis: 0 }), np.prod(v.mul(1e-4).add(1), { axis: 1 }), np.sum(k), np.max(k, { axis: 1 }), np.all(m), np.any(np.logicalNot(m))];
+    const closed = makeJaxpr(f)(x, i, b);
+    const split = planJaxpr(closed, { target: "webgpu", splitReductions: true });
+    const kernels = (plan: typeof split) => plan.nodes.flatMap((n) => (n.kind === "kernels" ? n.program.steps : [])).length;
+    expect(kernels(split)).toBeGreaterThanOrEqual(kernels(planJaxpr(closed, { target: "webgpu", splitReductions: false })) + 8);
+    // The software adapter does not split by default (a single invocation's loop is faster there): run the split plan.
+    const expected = jit(f, { device: "interpreter" })(x, i, b) as A[];
+    const actual = webgpuPlanExecutable(gpu!, split)([x, i, b]);
+    // float32 over 50k terms: a sum may differ by about n·u·Σ|v| from the float64 reference, a product by n·u.
+    const tolerances: [number, number][] = [[1e-4, 1e-2], [0, 0], [0, 0], [2e-3, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
+    for (const [k, a] of actual.entries()) {
+      expect([a.shape, a.dtype]).toEqual([expected[k]!.shape, expected[k]!.dtype]);
+      expectClose(await a.data(), expected[k]!.dataSync(), ...tolerances[k]!);
+    }
   });
 });
