@@ -326,10 +326,16 @@ export class WebGpuDevice {
     const staging = this.#staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     this.#batch().copyBufferToBuffer(b.buffer, 0, staging, 0, Math.max(4, b.length * 4));
     this.flush();
+    // Mapping starts at once, so waiting for the validation results and for the data overlap; a rejected kernel
+    // throws before the mapping is awaited (its batch never ran, and the mapping may never complete).
+    const mapped = staging.mapAsync(MAP_MODE_READ);
     await Promise.all([...this.#pendingErrors]);
     const errors = this.#errors.splice(0);
-    if (errors.length > 0) throw new WgjaxError(`WebGPU rejected a kernel: ${errors.map((e) => e.message).join("; ")}`);
-    await staging.mapAsync(MAP_MODE_READ);
+    if (errors.length > 0) {
+      mapped.catch(() => undefined);
+      throw new WgjaxError(`WebGPU rejected a kernel: ${errors.map((e) => e.message).join("; ")}`);
+    }
+    await mapped;
     const raw = staging.getMappedRange().slice(0, b.length * 4);
     staging.unmap();
     const free = this.#staging.get(size);

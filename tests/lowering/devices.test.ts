@@ -4,6 +4,7 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { type Array as JaxArray, ArrayImpl, defaultDevice, deviceGet, devicePut, devices, grad, jit, lax, makeJaxpr, nn, numpy as np, setDefaultDevice } from "../../src/index.js";
+import { type Kernel, gid, v } from "../../src/lowering/kernelIr.js";
 import { planJaxpr } from "../../src/lowering/plan.js";
 import { webgpuPlanExecutable } from "../../src/runtime/webgpuExecutable.js";
 import { expectClose } from "../util/assert.js";
@@ -121,6 +122,16 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     } finally {
       reads.mockRestore();
     }
+  });
+
+  it("a kernel WebGPU rejects fails the next read with WebGPU's message, and the device keeps working", async () => {
+    const out = gpu!.allocate(4, "f32");
+    const bad: Kernel = { name: "bad", grid: 4, buffers: [{ type: "f32", access: "read_write" }], body: [{ k: "store", buffer: 0, index: gid, value: v("no_such_value", "f32") }] };
+    gpu!.run([{ kernel: bad, buffers: [out] }]);
+    await expect(gpu!.read(out)).rejects.toThrow(/WebGPU rejected a kernel: .*no_such_value/s);
+    gpu!.release(out);
+    const y = jit((t: A) => t.mul(3), { device: "webgpu" })(np.array([1, 2])) as A;
+    expect(globalThis.Array.from(await y.data())).toEqual([3, 6]);
   });
 
   it("a call with a disposed argument fails at the call, not in the queued run", async () => {
