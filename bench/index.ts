@@ -1,16 +1,20 @@
 /**
  * `npm run bench`: wgjax beside @jax-js/jax in one process (see compare.ts), on the CPU (our CPU device against
- * jax-js's wasm backend) and on WebGPU (both on the same adapter) when one is found. Medians after warm-up;
- * the machines are shared and noisy, so the ratios are what to compare.
+ * jax-js's wasm backend) and on WebGPU (both on the same adapter) when one is found, then gmm on MoE-like shapes
+ * (gmm.ts). Medians after warm-up; the machines are shared and noisy, so the ratios are what to compare.
  */
 import * as jjs from "@jax-js/jax";
 import { closeWebGpu, initWebGpu, setDefaultDevice } from "../src/index.js";
 import { compareRows } from "./compare.js";
+import { gmmRows } from "./gmm.js";
 import { printTable } from "./harness.js";
 import { shareWebGpuWithJaxJs } from "./sharedAdapter.js";
 
 const small = process.argv.includes("--quick");
 const options = small ? { sizes: [256], chainSize: 1 << 20 } : {};
+/** `--gmm`: only the gmm rows. Their rows m per device (scaled down on the software GPU, and by --quick). */
+const gmmOnly = process.argv.includes("--gmm");
+const gmmM = small ? { cpu: 512, webgpu: 256 } : { cpu: 4096, webgpu: 1024 };
 
 await shareWebGpuWithJaxJs();
 const theirs = await jjs.init("wasm", "webgpu");
@@ -18,13 +22,22 @@ const ours = await initWebGpu();
 // Inputs are made on the host and put on each device explicitly.
 setDefaultDevice("cpu");
 
-console.log("CPU: wgjax cpu device vs jax-js wasm");
-printTable(await compareRows("cpu", "wasm", options));
-if (ours && theirs.includes("webgpu")) {
-  console.log(`\nWebGPU (${ours}): wgjax vs jax-js, same adapter`);
-  printTable(await compareRows("webgpu", "webgpu", options));
-} else {
-  console.log(`\nWebGPU rows not run: ${ours ? "jax-js found no WebGPU backend" : "no WebGPU adapter on this machine"}`);
+const webgpu = ours && theirs.includes("webgpu");
+if (!gmmOnly) {
+  console.log("CPU: wgjax cpu device vs jax-js wasm");
+  printTable(await compareRows("cpu", "wasm", options));
+  if (webgpu) {
+    console.log(`\nWebGPU (${ours}): wgjax vs jax-js, same adapter`);
+    printTable(await compareRows("webgpu", "webgpu", options));
+  } else {
+    console.log(`\nWebGPU rows not run: ${ours ? "jax-js found no WebGPU backend" : "no WebGPU adapter on this machine"}`);
+  }
+}
+console.log(`\ngmm, MoE-like shapes: cpu backend on the cpu device (m = ${gmmM.cpu}), beside dense, ragged-dot and jax-js wasm`);
+printTable(await gmmRows("cpu", "wasm", gmmM.cpu));
+if (webgpu) {
+  console.log(`\ngmm on WebGPU (${ours}): wgsl backend, m = ${gmmM.webgpu} (the software adapter runs 4096 rows for minutes), beside dense, ragged-dot and jax-js webgpu`);
+  printTable(await gmmRows("webgpu", "webgpu", gmmM.webgpu));
 }
 await closeWebGpu();
 process.exit(0);

@@ -24,5 +24,7 @@ export const wgslBackend: GmmBackend = {
 // checkGroupSizes needs the host: those calls keep the decomposition, which says so.
 const served = (p: GmmParams | TgmmParams, target: string): boolean => p.backend === NAME && target === "webgpu" && !p.check_group_sizes;
 
-registerKernelRule(gmmP, served, (e, inputs, _outShape, outType, options) => groupedGmm(inputs, outType, { transposeRhs: (e.params as GmmParams).transpose_rhs, target: options.target }));
+registerKernelRule(gmmP, served, (e, inputs, _outShape, outType, options, materialize) =>
+  groupedGmm(inputs, outType, { transposeRhs: (e.params as GmmParams).transpose_rhs, target: options.target, materialize }),
+);
 registerKernelRule(tgmmP, served, (_e, inputs, outShape, outType, options) => groupedTgmm(inputs, outShape, outType, options.target));
