@@ -57,20 +57,20 @@ export function splitLargeReductions(jaxpr: Jaxpr): Jaxpr {
   for (const original of jaxpr.eqns) {
     const inputs = original.inputs.map(atom);
     const identity: ((dtype: DType) => number) | undefined = IDENTITY[original.primitive.name];
-    const x = inputs[0]!;
+    const x = inputs[0];
     const { axes } = (original.params ?? {}) as { axes?: readonly number[] };
-    const dtype = x.aval.dtype;
-    const shape = x.aval.shape;
+    const shape = x?.aval.shape ?? [];
     const kept = shape.map((_, i) => i).filter((i) => !axes?.includes(i));
     const reduced = axes ? sizeOf(axes.map((a) => shape[a]!)) : 0;
-    const lanes = identity !== undefined && axes !== undefined && WIDE.has(dtype) ? lanesFor(sizeOf(kept.map((k) => shape[k]!)), reduced) : 0;
-    if (!lanes) {
+    const lanes = identity !== undefined && x !== undefined && axes !== undefined && WIDE.has(x.aval.dtype) ? lanesFor(sizeOf(kept.map((k) => shape[k]!)), reduced) : 0;
+    if (!lanes || !x || !axes || !identity) {
       eqns.push(eqn(original.primitive, inputs, original.params, original.outputs));
       continue;
     }
+    const dtype = x.aval.dtype;
     const chunks = Math.ceil(reduced / lanes);
     const keptShape = kept.map((k) => shape[k]!);
-    const moved = emit(eqns, "transpose", [x], { permutation: [...kept, ...axes!] });
+    const moved = emit(eqns, "transpose", [x], { permutation: [...kept, ...axes] });
     const flat = emit(eqns, "reshape", [moved], { new_sizes: [...keptShape, reduced] });
     const fill = new Literal(identity(dtype), new ShapedArray([], dtype));
     const padded = emit(eqns, "pad", [flat, fill], { padding_config: [...keptShape.map(() => [0, 0, 0] as const), [0, chunks * lanes - reduced, 0] as const] });

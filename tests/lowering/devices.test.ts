@@ -295,3 +295,12 @@ describe.runIf(gpu)("large reductions on webgpu", () => {
     }
   });
 });
+
+describe("the two-pass reduction rewrite", () => {
+  it("leaves equations without operands, small reductions and narrow dtypes alone", () => {
+    const f = (v: A) => [np.arange(8).add(np.sum(v.astype("bfloat16").astype("float32"))), np.sum(v.astype("bfloat16")), np.sum(v.at(":10"))];
+    const closed = makeJaxpr(f)(randomArray(next, [20_000]));
+    const count = (split: boolean) => planJaxpr(closed, { target: "webgpu", splitReductions: split }).nodes.flatMap((n) => (n.kind === "kernels" ? n.program.steps : [])).length;
+    expect(count(true) - count(false)).toBe(1);
+  });
+});
