@@ -9,6 +9,7 @@ import type { Array } from "../core/array.js";
 import type { Primitive } from "../core/primitive.js";
 import { type Atom, type ClosedJaxpr, Jaxpr, type JaxprEqn, Var, eqn } from "../trace/jaxpr.js";
 import type { LoweringTarget } from "./dot.js";
+import { inlineJaxpr } from "../trace/passes.js";
 import { kernelRuleFor } from "./kernelRules.js";
 import { LoweringError } from "./rules/common.js";
 
@@ -47,24 +48,18 @@ export function expandDecompositions(jaxpr: Jaxpr, consts: Array[], constvars: V
     }
     const closed = decompose(original.params as never, inputs.map((a) => a.aval));
     const inner = expandDecompositions(closed.jaxpr, consts, constvars, target, depth + 1);
-    const rename = new Map<Var, Atom>();
-    inner.constvars.forEach((cv, i) => {
-      const fresh = new Var(cv.aval);
-      constvars.push(fresh);
-      consts.push(closed.consts[i]!);
-      rename.set(cv, fresh);
-    });
-    inner.invars.forEach((v, i) => rename.set(v, inputs[i]!));
-    const renamed = (a: Atom): Atom => (a instanceof Var ? (rename.get(a) ?? a) : a);
-    for (const e of inner.eqns) {
-      const outputs = e.outputs.map((v) => {
-        const fresh = new Var(v.aval);
-        rename.set(v, fresh);
-        return fresh;
-      });
-      eqns.push(eqn(e.primitive, e.inputs.map(renamed), e.params, outputs));
-    }
-    original.outputs.forEach((v, i) => replace.set(v, renamed(inner.outvars[i]!)));
+    const results = inlineJaxpr(inner, inputs, eqns, liftConsts(inner.constvars, closed.consts, consts, constvars));
+    original.outputs.forEach((v, i) => replace.set(v, results[i]!));
   }
   return new Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars.map(atom));
+}
+
+/** New constvars of the outer jaxpr (appended to `constvars`, their values to `consts`) for an inlined jaxpr's constants. */
+export function liftConsts(vars: readonly Var[], values: readonly Array[], consts: Array[], constvars: Var[]): Var[] {
+  return vars.map((cv, i) => {
+    const fresh = new Var(cv.aval);
+    constvars.push(fresh);
+    consts.push(values[i]!);
+    return fresh;
+  });
 }

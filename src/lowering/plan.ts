@@ -10,8 +10,8 @@ import { ShapedArray } from "../core/aval.js";
 import type { Array } from "../core/array.js";
 import { sizeOf } from "../core/shape.js";
 import { type Atom, ClosedJaxpr, Jaxpr, type JaxprEqn, Literal, Var, eqn } from "../trace/jaxpr.js";
-import { dce } from "../trace/passes.js";
-import { expandDecompositions } from "./decompositions.js";
+import { dce, inlineJaxpr } from "../trace/passes.js";
+import { expandDecompositions, liftConsts } from "./decompositions.js";
 import type { LoweringTarget } from "./dot.js";
 import { inlineAllCalls } from "./inline.js";
 import { dumps } from "../core/env.js";
@@ -85,24 +85,7 @@ function condsToSelects(jaxpr: Jaxpr, consts: Array[], constvars: Var[], target:
     eqns.push(eqn(primitive("clamp"), [new Literal(0, int32), index!, new Literal(branches.length - 1, int32)], {}, [clamped]));
     const results = branches.map((branch) => {
       const inner = condsToSelects(expandDecompositions(inlineAllCalls(branch.jaxpr), consts, constvars, target), consts, constvars, target);
-      const rename = new Map<Var, Atom>();
-      inner.constvars.forEach((cv, i) => {
-        const fresh = new Var(cv.aval);
-        constvars.push(fresh);
-        consts.push(branch.consts[i]!);
-        rename.set(cv, fresh);
-      });
-      inner.invars.forEach((v, i) => rename.set(v, operands[i]!));
-      const renamed = (a: Atom): Atom => (a instanceof Var ? (rename.get(a) ?? a) : a);
-      for (const ie of inner.eqns) {
-        const outputs = ie.outputs.map((v) => {
-          const fresh = new Var(v.aval);
-          rename.set(v, fresh);
-          return fresh;
-        });
-        eqns.push(eqn(ie.primitive, ie.inputs.map(renamed), ie.params, outputs));
-      }
-      return inner.outvars.map(renamed);
+      return inlineJaxpr(inner, operands, eqns, liftConsts(inner.constvars, branch.consts, consts, constvars));
     });
     e.outputs.forEach((out, i) => {
       const selected = new Var(out.aval);

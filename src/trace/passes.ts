@@ -105,22 +105,31 @@ export function inlineCalls(jaxpr: Jaxpr, isCall: (e: JaxprEqn) => boolean = (e)
       eqns.push(withSubJaxprs(e, (j) => inlineCalls(j, isCall)));
       continue;
     }
-    const body = inlineCalls(callee.jaxpr, isCall);
-    // Fresh variables for the callee's body, so that a jaxpr inlined twice defines distinct variables.
-    const rename = new Map<Var, Atom>();
-    body.invars.forEach((v, i) => rename.set(v, e.inputs[i]!));
-    const renamed = (a: Atom): Atom => (a instanceof Var ? (rename.get(a) ?? a) : a);
-    for (const inner of body.eqns) {
-      const outputs = inner.outputs.map((v) => {
-        const fresh = new Var(v.aval);
-        rename.set(v, fresh);
-        return fresh;
-      });
-      eqns.push(eqn(inner.primitive, inner.inputs.map(renamed), inner.params, outputs));
-    }
-    e.outputs.forEach((v, i) => replace.set(v, renamed(body.outvars[i]!)));
+    const results = inlineJaxpr(inlineCalls(callee.jaxpr, isCall), e.inputs, eqns);
+    e.outputs.forEach((v, i) => replace.set(v, results[i]!));
   }
   return new Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars.map(atom));
+}
+
+/**
+ * Appends `body`'s equations to `eqns` with its invars bound to `args` and its constvars to `constArgs`, and
+ * fresh variables for what it defines (so a jaxpr inlined twice defines distinct variables); returns the
+ * atoms of its outputs.
+ */
+export function inlineJaxpr(body: Jaxpr, args: readonly Atom[], eqns: JaxprEqn[], constArgs: readonly Atom[] = []): Atom[] {
+  const rename = new Map<Var, Atom>();
+  body.constvars.forEach((v, i) => rename.set(v, constArgs[i]!));
+  body.invars.forEach((v, i) => rename.set(v, args[i]!));
+  const renamed = (a: Atom): Atom => (a instanceof Var ? (rename.get(a) ?? a) : a);
+  for (const inner of body.eqns) {
+    const outputs = inner.outputs.map((v) => {
+      const fresh = new Var(v.aval);
+      rename.set(v, fresh);
+      return fresh;
+    });
+    eqns.push(eqn(inner.primitive, inner.inputs.map(renamed), inner.params, outputs));
+  }
+  return body.outvars.map(renamed);
 }
 
 /** Applies a pass to a closed jaxpr, keeping its constants. */
