@@ -66,8 +66,9 @@ const PACK_MIN_ROWS = 256;
  * The right operand of a dot packed as [batch, column block, k, tn], the ragged last block padded with its last
  * column: one invocation per (batch, k, column block) copies that block's tn values of row k, column blocks
  * fastest (the operand is read row by row). `read` gives the operand's value at a batch, column and k index.
+ * The grouped matmul packs its per-group weights with it too (a group as the batch).
  */
-function packRhs(
+export function packRhs(
   key: string,
   { batch, k, n, nBlocks, tn }: { batch: number; k: number; n: number; nBlocks: number; tn: number },
   type: Value["type"],

@@ -16,7 +16,7 @@
  * (a narrow result rounds once). Ragged edges clamp loads and guard stores, so any m, k, n work.
  */
 import { sizeOf } from "../core/shape.js";
-import { type LoweringTarget, chooseDotTiling, packsRhs } from "./dot.js";
+import { type LoweringTarget, chooseDotTiling, packRhs, packsRhs } from "./dot.js";
 import { type Expr, type ScalarType, type Stmt, accumulatorName, binary, c, cast, gid, select, v } from "./kernelIr.js";
 import type { Block, KernelContext, Value } from "./lower.js";
 import { allOf, fresh, i32 } from "./rules/common.js";
@@ -67,39 +67,6 @@ function groupWalk(key: string, groupSizes: Value, m: number, ctx: KernelContext
  */
 const PACK_MIN_GROUP_ROWS = 64;
 
-/**
- * rhs packed as [g, column block, k, tn] (the ragged last block padded with the last column), as dot_general packs
- * a large right operand on the CPU: each group's column block is one contiguous stream of k rows of tn values,
- * instead of tn values a row apart. One invocation per (group, k, column block), column blocks fastest.
- */
-function packRhs(
-  key: string,
-  { g, k, n, nBlocks, tn }: { g: number; k: number; n: number; nBlocks: number; tn: number },
-  type: ScalarType,
-  materialize: (value: Value) => Value,
-  read: (grp: Expr, column: Expr, kIndex: Expr, ctx: KernelContext) => Expr,
-): Value {
-  const [pg, pn, pk] = ["pg", "pn", "pk"].map((s) => v(`${key}${s}`, "i32")) as [Expr, Expr, Expr];
-  const rest = nBlocks === 1 ? gid : binary("div", gid, i32(nBlocks));
-  const lets: Stmt[] = [
-    { k: "let", name: `${key}pn`, value: nBlocks === 1 ? i32(0) : binary("rem", gid, i32(nBlocks)) },
-    { k: "let", name: `${key}pk`, value: binary("rem", rest, i32(k)) },
-    { k: "let", name: `${key}pg`, value: binary("div", rest, i32(k)) },
-  ];
-  const row = binary("add", times(binary("add", times(pg, nBlocks), pn), k), pk);
-  return materialize({
-    shape: [g, nBlocks, k, tn],
-    type,
-    pending: false,
-    block: { grid: g * nBlocks * k, rows: 1, cols: tn, element: (_i, j) => ({ coords: [pg, pn, pk, i32(j)], index: plus(times(row, tn), j) }) },
-    at: ([, , , j], ctx) => {
-      ctx.emitOnce(`${key}pack`, () => lets);
-      const column = binary("add", times(pn, tn), j!);
-      return read(pg, n % tn === 0 ? column : binary("min", column, i32(n - 1)), pk, ctx);
-    },
-  });
-}
-
 /** gmm: `lhs [m,k]`, `rhs [g,k,n]` (`[g,n,k]` transposed), `groupSizes [G]`, `groupOffset []`, `existingOut [m,n]`?. */
 export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Value[], outType: ScalarType, { transposeRhs, target, materialize }: GroupedGmmOptions): Value {
   const [m, k] = lhs!.shape as [number, number];
@@ -114,7 +81,7 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
   const [r0, n0, nb, lo, hi, kk] = ["r0", "n0", "nb", "lo", "hi", "k"].map((s) => v(name(s), "i32")) as [Expr, Expr, Expr, Expr, Expr, Expr];
   const zero = c(0, outType);
   const rhsAt = (grp: Expr, column: Expr, kIndex: Expr, ctx: KernelContext): Expr => cast(rhs!.at(transposeRhs ? [grp, column, kIndex] : [grp, kIndex, column], ctx), outType);
-  const packed = packs ? packRhs(key, { g, k, n, nBlocks, tn }, outType, materialize, rhsAt) : undefined;
+  const packed = packs ? packRhs(key, { batch: g, k, n, nBlocks, tn }, outType, materialize, rhsAt) : undefined;
 
   const block: Block = {
     grid: m * n === 0 ? 0 : mBlocks * nBlocks,
