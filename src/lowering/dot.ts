@@ -196,15 +196,30 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
     return body;
   };
 
+  return blockedAccumulators(key, outShape, outType, block, compute);
+}
+
+/**
+ * A value computed in blocks of accumulators by a loop the consuming kernel runs once (`compute`, keyed by `key`):
+ * element (i, j) of a block is `finish` of accumulator (i, j) — the accumulator itself by default.
+ */
+export function blockedAccumulators(
+  key: string,
+  shape: readonly number[],
+  type: Value["type"],
+  block: Block,
+  compute: (ctx: KernelContext) => Stmt[],
+  finish: (acc: Expr, i: number, j: number, ctx: KernelContext) => Expr = (acc) => acc,
+): Value {
   return {
-    shape: outShape,
-    type: outType,
+    shape,
+    type,
     pending: true,
     block,
     at: (_coords, ctx) => {
       ctx.emitOnce(key, () => compute(ctx));
       const [i, j] = ctx.element;
-      return v(accumulatorName(key, i, j), outType);
+      return finish(v(accumulatorName(key, i, j), type), i, j, ctx);
     },
   };
 }

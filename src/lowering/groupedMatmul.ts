@@ -16,7 +16,7 @@
  * (a narrow result rounds once). Ragged edges clamp loads and guard stores, so any m, k, n work.
  */
 import { sizeOf } from "../core/shape.js";
-import { type LoweringTarget, chooseDotTiling, packRhs, packsRhs } from "./dot.js";
+import { type LoweringTarget, blockedAccumulators, chooseDotTiling, packRhs, packsRhs } from "./dot.js";
 import { type Expr, type ScalarType, type Stmt, accumulatorName, binary, c, cast, gid, select, v } from "./kernelIr.js";
 import type { Block, KernelContext, Value } from "./lower.js";
 import { allOf, fresh, i32 } from "./rules/common.js";
@@ -143,20 +143,12 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
     ];
   };
 
-  return {
-    shape: [m, n],
-    type: outType,
-    pending: true,
-    block,
-    at: (_coords, ctx) => {
-      ctx.emitOnce(key, () => compute(ctx));
-      const [i, j] = ctx.element;
-      const row = plus(r0, i);
-      const active = and(binary("ge", row, lo), binary("lt", row, hi));
-      const rest = existingOut ? cast(existingOut.at([min(row, m - 1), n % tn === 0 ? plus(n0, j) : min(plus(n0, j), n - 1)], ctx), outType) : zero;
-      return select(active, v(accumulatorName(key, i, j), outType), rest);
-    },
-  };
+  return blockedAccumulators(key, [m, n], outType, block, compute, (acc, i, j, ctx) => {
+    const row = plus(r0, i);
+    const active = and(binary("ge", row, lo), binary("lt", row, hi));
+    const rest = existingOut ? cast(existingOut.at([min(row, m - 1), n % tn === 0 ? plus(n0, j) : min(plus(n0, j), n - 1)], ctx), outType) : zero;
+    return select(active, acc, rest);
+  });
 }
 
 /** tgmm: `lhs [k,m]`, `rhs [m,n]`, `groupSizes [G]`, `groupOffset []`, `existingOut [g,k,n]`? → `[g,k,n]`. */
@@ -204,16 +196,7 @@ export function groupedTgmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Va
     ];
   };
 
-  return {
-    shape: outShape,
-    type: outType,
-    pending: true,
-    block,
-    at: (_coords, ctx) => {
-      ctx.emitOnce(key, () => compute(ctx));
-      const [i, j] = ctx.element;
-      const acc = v(accumulatorName(key, i, j), outType);
-      return existingOut ? binary("add", acc, cast(existingOut.at([grp, rowOf(i), colOf(j)], ctx), outType)) : acc;
-    },
-  };
+  return blockedAccumulators(key, outShape, outType, block, compute, (acc, i, j, ctx) =>
+    existingOut ? binary("add", acc, cast(existingOut.at([grp, rowOf(i), colOf(j)], ctx), outType)) : acc,
+  );
 }

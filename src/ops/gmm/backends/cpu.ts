@@ -1,30 +1,8 @@
 /**
- * The `cpu` backend: gmm and tgmm as grouped tiled kernels on the cpu device (wasm SIMD, or JavaScript) (src/lowering/groupedMatmul.ts:
- * the tile-to-group map computed on the device from groupSizes, masking by select at group boundaries inside a tile,
- * only active groups' tiles doing work, register blocks as dot_general's on the CPU, the preferredElementType
- * epilogue fused into the store). Elsewhere it runs the portable path: the interpreter evaluates it as the
- * reference does, and the webgpu device expands it into generic lax kernels (G dense products and a selection),
- * correct but without the grouped kernel — the `wgsl` backend is the one with a grouped kernel there.
+ * The `cpu` backend: gmm and tgmm as grouped tiled kernels on the cpu device (wasm SIMD, or JavaScript); see
+ * ../groupedBackend.ts. On the webgpu device it takes the portable path — the `wgsl` backend is the one with a
+ * grouped kernel there.
  */
-import { groupedGmm, groupedTgmm } from "../../../lowering/groupedMatmul.js";
-import { registerKernelRule } from "../../../lowering/kernelRules.js";
-import type { GmmBackend } from "../backend.js";
-import { type GmmParams, type TgmmParams, gmmP, tgmmP } from "../primitives.js";
-import { bindGmm, bindTgmm } from "../rules.js";
+import { groupedKernelBackend } from "../groupedBackend.js";
 
-const NAME = "cpu";
-
-export const cpuBackend: GmmBackend = {
-  name: NAME,
-  bindsOwnPrimitive: true,
-  gmm: (lhs, rhs, groupSizes, call) => bindGmm(lhs, rhs, groupSizes, call, NAME),
-  tgmm: (lhs, rhs, groupSizes, call) => bindTgmm(lhs, rhs, groupSizes, call, NAME),
-};
-
-// checkGroupSizes needs the host: those calls keep the decomposition, which says so.
-const served = (p: GmmParams | TgmmParams, target: string): boolean => p.backend === NAME && target === "cpu" && !p.check_group_sizes;
-
-registerKernelRule(gmmP, served, (e, inputs, _outShape, outType, options, materialize) =>
-  groupedGmm(inputs, outType, { transposeRhs: (e.params as GmmParams).transpose_rhs, target: options.target, materialize }),
-);
-registerKernelRule(tgmmP, served, (_e, inputs, outShape, outType, options) => groupedTgmm(inputs, outShape, outType, options.target));
+export const cpuBackend = groupedKernelBackend("cpu", "cpu");
