@@ -139,7 +139,7 @@ export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan 
 }
 
 /** A listing of a plan: one line per kernel (its grid and buffers), loops with their bodies indented. */
-export function printPlan(plan: Plan, indent = ""): string {
+function printPlan(plan: Plan, indent = ""): string {
   const lines: string[] = [];
   const operand = (o: Operand): string => ("slot" in o ? `%${o.slot}` : String(o.literal));
   for (const node of plan.nodes) {
