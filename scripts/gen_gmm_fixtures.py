@@ -4,7 +4,8 @@ Run: /tmp/jaxenv/bin/python scripts/gen_gmm_fixtures.py   (CPU only; determinist
 (the venv: python3 -m venv /tmp/jaxenv && /tmp/jaxenv/bin/pip install jax jaxlib ml_dtypes)
 Writes tests/fixtures/ragged_dot.json; the TypeScript tests read only the JSON. Arrays are flattened row-major
 beside their shape and dtype. Modes 2 and 3 have no transpose in JAX, so their VJPs are jax.vjp of a per-group
-einsum formulation (checked to agree with ragged_dot_general's forward value here).
+einsum formulation (checked to agree with ragged_dot_general's forward value here). The batched-group-size cases
+draw from their own generator, so the earlier cases' values do not move.
 """
 import json
 import os
@@ -19,6 +20,7 @@ import numpy as np
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ragged_dot.json"
 rng = np.random.default_rng(20261129)
+batched_rng = np.random.default_rng(20261130)
 
 
 def arr(x):
@@ -26,22 +28,22 @@ def arr(x):
     return {"shape": list(x.shape), "dtype": str(x.dtype), "values": [float(v) if x.dtype.kind == "f" or x.dtype == jnp.bfloat16 else int(v) for v in x.astype(np.float64 if x.dtype.kind == "f" or x.dtype == jnp.bfloat16 else np.int64).ravel()]}
 
 
-def rand(shape, dtype=np.float32):
-    return rng.standard_normal(shape).astype(np.float32).astype(dtype)
+def rand(shape, dtype=np.float32, gen=rng):
+    return gen.standard_normal(shape).astype(np.float32).astype(dtype)
 
 
 def dims(contract, batch, ragged, group):
     return jax.lax.RaggedDotDimensionNumbers(dot_dimension_numbers=(contract, batch), lhs_ragged_dimensions=ragged, rhs_group_dimensions=group)
 
 
-def mode_case(name, lhs, rhs, gs, dn, preferred=None, reference=None):
+def mode_case(name, lhs, rhs, gs, dn, preferred=None, reference=None, gen=rng):
     gs = np.asarray(gs, np.int32)
     f = lambda a, b: jax.lax.ragged_dot_general(a, b, gs, dn, preferred_element_type=preferred)
     out = f(lhs, rhs)
     entry = {"name": name, "lhs": arr(lhs), "rhs": arr(rhs), "group_sizes": arr(gs), "preferred": None if preferred is None else str(np.dtype(preferred)),
              "dimension_numbers": {"contract": [list(d) for d in dn.dot_dimension_numbers[0]], "batch": [list(d) for d in dn.dot_dimension_numbers[1]],
                                    "lhs_ragged": list(dn.lhs_ragged_dimensions), "rhs_group": list(dn.rhs_group_dimensions)}, "out": arr(out)}
-    ct = rand(out.shape, out.dtype)
+    ct = rand(out.shape, out.dtype, gen)
     if reference is not None:
         np.testing.assert_allclose(np.asarray(reference(lhs, rhs), np.float32), np.asarray(out, np.float32), rtol=1e-5, atol=1e-5)
         f = reference
@@ -55,10 +57,19 @@ def owners(gs, m):
     return np.repeat(np.arange(len(gs)), gs).tolist() + [len(gs)] * (m - int(np.sum(gs)))
 
 
-def contracting_reference(gs, m):
-    """Mode 2 for lhs [m, k], rhs [m, n] ragged on m: out[j] = lhs[rows j].T @ rhs[rows j]."""
-    onehot = jnp.asarray(np.eye(len(gs) + 1, dtype=np.float32)[owners(gs, m)][:, : len(gs)])
-    return lambda a, b: jnp.einsum("mg,mk,mn->gkn", onehot, a, b)
+def onehot(gs, m):
+    """float32 [..., m, g]: whether row m belongs to group g, for group sizes [..., g] (each leading index its own)."""
+    gs = np.asarray(gs)
+    if gs.ndim > 1:
+        return np.stack([onehot(row, m) for row in gs])
+    return np.eye(len(gs) + 1, dtype=np.float32)[owners(gs, m)][:, : len(gs)]
+
+
+def contracting_reference(gs, m, spec="mg,mk,mn->gkn"):
+    """Mode 2 as an einsum of the one-hot groups with lhs and rhs; by default lhs [m, k], rhs [m, n] ragged on m:
+    out[j] = lhs[rows j].T @ rhs[rows j]."""
+    groups = jnp.asarray(onehot(gs, m))
+    return lambda a, b: jnp.einsum(spec, groups, a, b)
 
 
 def gmm_case(name, m, k, n, gs, group_offset, local, transpose_rhs=False):
@@ -90,6 +101,19 @@ def main():
         mode_case("ragged contracting (a leading group dim)", rand((6, 3)), rand((6, 4)), [2, 1, 0, 2], dims(([0], [0]), ([], []), [0], []), reference=contracting_reference([2, 1, 0, 2], 6)),
         mode_case("ragged batch (group sizes ignored)", rand((2, 3, 4)), rand((2, 4, 5)), [1, 1], dims(([2], [1]), ([0], [0]), [0], []), reference=lambda a, b: jnp.einsum("bmk,bkn->bmn", a, b)),
         mode_case("bfloat16 operands, float32 result", rand((5, 4), bf16), rand((2, 4, 3), bf16), [3, 2], dims(([1], [1]), ([], []), [0], [0]), preferred=np.float32),
+    ]
+    b = lambda shape: rand(shape, gen=batched_rng)
+    contracting_gs, unsorted_gs = [[2, 1, 3], [0, 4, 1]], [[1, 2], [3, 0], [0, 2], [2, 1]]
+    cases += [
+        mode_case("batched group sizes [b, g], ragged non-contracting", b((2, 5, 3)), b((3, 2, 3, 4)), [[1, 3, 1], [2, 0, 2]], dims(([2], [2]), ([0], [1]), [1], [0]), gen=batched_rng),
+        mode_case("batched group sizes [b, x, g], ragged non-contracting, lhs [x, b, m, k]", b((2, 3, 4, 3)), b((2, 3, 3, 2)), [[[1, 3], [2, 2]], [[0, 3], [4, 0]], [[1, 1], [2, 1]]],
+                  dims(([3], [2]), ([1], [1]), [2], [0]), gen=batched_rng),
+        mode_case("batched group sizes [b, g], ragged contracting", b((2, 3, 6)), b((2, 6, 4)), contracting_gs, dims(([2], [1]), ([0], [0]), [2], []),
+                  reference=contracting_reference(contracting_gs, 6, "bkg,bmk,bkn->gbmn"), gen=batched_rng),
+        mode_case("batched group sizes [k2, g], ragged contracting on k1 listed after k2", b((2, 3, 4)), b((4, 3, 2)), unsorted_gs, dims(([2, 1], [0, 1]), ([], []), [1], []),
+                  reference=contracting_reference(unsorted_gs, 3, "jig,mij,jin->gmn"), gen=batched_rng),
+        mode_case("batched group sizes [b1, g], ragged batch (group sizes ignored)", b((2, 3, 2, 3)), b((2, 3, 3, 2)), [[1, 1], [0, 3]], dims(([3], [2]), ([0, 1], [0, 1]), [1], []),
+                  reference=lambda x, y: jnp.einsum("abmk,abkn->abmn", x, y), gen=batched_rng),
     ]
     gmm_cases = [
         gmm_case("gmm, groupOffset 1 of 4 groups, 2 local", 9, 3, 4, [2, 3, 1, 2], 1, 2),

@@ -21,12 +21,17 @@ export function hostRowGroups(groupSizes: HostData, m: number): Int32Array {
   return owners;
 }
 
-/** int32 [m]: the owning group of each row minus `groupOffset`, the index into this call's `G` local groups. */
+/**
+ * int32 [..., m]: the owning group of each row minus `groupOffset`, the index into this call's `G` local groups.
+ * The leading dims of `groupSizes [..., g]` are batch dims, each index with its own groups.
+ */
 export function localRowGroups(groupSizes: Array, groupOffset: Array, m: number): Array {
-  const g = groupSizes.shape[0]!;
-  const ends = lax.cumsum(lax.max(lax.convertElementType(groupSizes, "int32"), 0), 0);
-  const passed = lax.le(lax.broadcastInDim(ends, [m, g], [1]), lax.broadcastedIota("int32", [m, g], 0));
-  return lax.sub(lax.reduceSum(lax.convertElementType(passed, "int32"), [1]), lax.convertElementType(groupOffset, "int32"));
+  const batch = groupSizes.shape.slice(0, -1);
+  const b = batch.length;
+  const shape = [...batch, m, groupSizes.shape[b]!];
+  const ends = lax.cumsum(lax.max(lax.convertElementType(groupSizes, "int32"), 0), b);
+  const passed = lax.le(lax.broadcastInDim(ends, shape, [...batch.keys(), b + 1]), lax.broadcastedIota("int32", shape, b));
+  return lax.sub(lax.reduceSum(lax.convertElementType(passed, "int32"), [b + 1]), lax.convertElementType(groupOffset, "int32"));
 }
 
 /** bool [m]: rows owned by one of the groups `groupOffset … groupOffset + numGroups - 1`. */

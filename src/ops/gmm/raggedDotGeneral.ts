@@ -4,7 +4,8 @@
  * leading group dim in the result: tgmm), batch (mode 3: a plain dot_general, group sizes ignored, as JAX).
  * Its value is one generic-lax formulation (reference implementation, lowering and transposes alike), which
  * selects by group after each product, never multiplying by a mask: unlike JAX's reference decomposition, a
- * NaN in an empty group's weights does not reach the output. `groupSizes` is `[g]`.
+ * NaN in an empty group's weights does not reach the output. `groupSizes` is `[g]`, or `[...p, g]` with `p` the
+ * sizes of the lhs prefix dims (`prefixDims`, as JAX): each prefix index then has its own groups.
  */
 import { ShapedArray } from "../../core/aval.js";
 import { Array, arrayFromHost } from "../../core/array.js";
@@ -45,13 +46,24 @@ function modeOf(raggedDim: number, [[lc], [lb]]: DotDimensionNumbers): Mode {
   return lc.includes(raggedDim) ? "ragged_contracting" : "ragged_noncontracting";
 }
 
+/**
+ * The lhs dims that lead a batched `groupSizes [...p, g]`, as JAX: the batch dims, then those of the ragged dim's
+ * own class listed before it (non-contracting dims in axis order, contracting dims in dimension-number order);
+ * in mode 3, the batch dims listed before the ragged one.
+ */
+function prefixDims(mode: Mode, rank: number, raggedDim: number, [[lc], [lb]]: DotDimensionNumbers): number[] {
+  if (mode === "ragged_batch") return lb.slice(0, lb.indexOf(raggedDim));
+  const sameClass = mode === "ragged_contracting" ? lc : freeAxes(rank, lc, lb);
+  return [...lb, ...sameClass.slice(0, sameClass.indexOf(raggedDim))];
+}
+
 function axisList(name: string, axes: readonly number[], rank: number, what: string): void {
   if (axes.some((a) => !Number.isInteger(a) || a < 0 || a >= rank) || new Set(axes).size !== axes.length) {
     throw new ShapeError(`${name}: ${what} ${list(axes)} are not distinct dimensions of a rank-${rank} operand`);
   }
 }
 
-/** Checks operands and dimension numbers; returns the mode, the ragged dim and the group count. */
+/** Checks operands and dimension numbers; returns the mode, the ragged dim, the lhs prefix dims and the group count. */
 function analyse(lhs: ShapedArray, rhs: ShapedArray, groupSizes: ShapedArray, { dotDimensionNumbers, lhsRaggedDimensions, rhsGroupDimensions }: RaggedDotDimensionNumbers) {
   const name = "ragged_dot_general";
   const [[lc, rc], [lb, rb]] = dotDimensionNumbers;
@@ -66,19 +78,24 @@ function analyse(lhs: ShapedArray, rhs: ShapedArray, groupSizes: ShapedArray, { 
   if (lhsRaggedDimensions.length !== 1) throw new ShapeError(`${name}: exactly one lhs ragged dimension is required, got ${list(lhsRaggedDimensions)}`);
   const raggedDim = lhsRaggedDimensions[0]!;
   axisList(name, [raggedDim], lhs.ndim, "lhs ragged dimensions");
-  if (groupSizes.ndim !== 1) throw new ShapeError(`${name}: groupSizes must be [g] (batched group sizes are not supported), got ${fmtShape(groupSizes.shape)}`);
+  const mode = modeOf(raggedDim, dotDimensionNumbers);
+  const prefix = prefixDims(mode, lhs.ndim, raggedDim, dotDimensionNumbers);
+  const prefixSizes = prefix.map((d) => lhs.shape[d]!);
+  if (groupSizes.ndim !== 1 && (groupSizes.ndim !== prefix.length + 1 || prefixSizes.some((d, i) => d !== groupSizes.shape[i]))) {
+    const batched = prefix.length > 0 ? ` or [${[...prefixSizes, "g"].join(", ")}] (g groups for each index of lhs dims ${list(prefix)})` : "";
+    throw new ShapeError(`${name}: groupSizes must have shape [g]${batched}, got ${fmtShape(groupSizes.shape)}`);
+  }
   if (!isInteger(groupSizes.dtype)) throw new DTypeError(`${name}: groupSizes must be an integer array, got ${groupSizes.dtype}`);
   if (lhs.dtype !== rhs.dtype) throw new DTypeError(`${name}: lhs and rhs must have equal dtypes, got lhs ${lhs.dtype} and rhs ${rhs.dtype}`);
-  const g = groupSizes.shape[0]!;
-  const mode = modeOf(raggedDim, dotDimensionNumbers);
+  const g = groupSizes.shape.at(-1)!;
   if (mode === "ragged_noncontracting") {
     if (rhsGroupDimensions.length !== 1) throw new ShapeError(`${name}: a ragged non-contracting lhs dimension needs exactly one rhs group dimension, got ${list(rhsGroupDimensions)}`);
     const size = rhs.shape[rhsGroupDimensions[0]!]!;
-    if (size !== g) throw new ShapeError(`${name}: expected rhs group dimension size to be ${g} (the length of groupSizes), got ${size}`);
+    if (size !== g) throw new ShapeError(`${name}: expected rhs group dimension size to be ${g} (the last dimension of groupSizes), got ${size}`);
   } else if (rhsGroupDimensions.length !== 0) {
     throw new ShapeError(`${name}: a ${mode === "ragged_batch" ? "batch" : "contracting"} ragged lhs dimension takes no rhs group dimension, got ${list(rhsGroupDimensions)}`);
   }
-  return { mode, raggedDim, g };
+  return { mode, raggedDim, prefix, g };
 }
 
 function resultShape(lhs: ShapedArray, rhs: ShapedArray, groupSizes: ShapedArray, dims: RaggedDotDimensionNumbers): number[] {
@@ -88,34 +105,47 @@ function resultShape(lhs: ShapedArray, rhs: ShapedArray, groupSizes: ShapedArray
   return mode === "ragged_contracting" ? [g, ...shape] : shape;
 }
 
+/**
+ * `groupOf [..., m]` (the row groups of `[...p, g]` or `[g]` group sizes) broadcast to `shape` with its dims at
+ * `axes` (the prefix dims' axes, then the ragged dim's): a `[g]` takes only the trailing ones, serving every
+ * prefix index as JAX broadcasts it. The axes need not be increasing.
+ */
+function placeGroups(groupOf: Array, shape: readonly number[], axes: readonly number[]): Array {
+  const used = axes.slice(axes.length - groupOf.ndim);
+  const order = range(used.length).sort((a, b) => used[a]! - used[b]!);
+  return lax.broadcastInDim(lax.transpose(groupOf, order), shape, order.map((i) => used[i]!));
+}
+
 /** The value of ragged_dot_general in lax operations (any trace). */
 function raggedDotValue(lhs: Array, rhs: Array, groupSizes: Array, params: RaggedDotGeneralParams): Array {
   const dims = params.dimension_numbers;
-  const { mode, raggedDim, g } = analyse(lhs.aval, rhs.aval, groupSizes.aval, dims);
+  const { mode, raggedDim, prefix, g } = analyse(lhs.aval, rhs.aval, groupSizes.aval, dims);
   const [[lc, rc], [lb, rb]] = dims.dotDimensionNumbers;
   const options = { preferredElementType: params.preferred_element_type };
   if (mode === "ragged_batch") return lax.dotGeneral(lhs, rhs, dims.dotDimensionNumbers, options);
   const size = lhs.shape[raggedDim]!;
   const groupOf = localRowGroups(groupSizes, lax.convertElementType(0, "int32"), size);
   if (mode === "ragged_noncontracting") {
-    // The group dim stays a free dim of the product; each element keeps the term of its row's group.
+    // The group dim stays a free dim of the product; each element keeps the term of its row's group. The prefix
+    // dims (batch dims, then free dims before the ragged one) are the product's leading dims, the ragged dim next.
     const products = lax.dotGeneral(lhs, rhs, dims.dotDimensionNumbers, options);
     const shape = products.shape;
     const lhsFree = freeAxes(lhs.ndim, lc, lb);
     const rowAxis = lb.length + lhsFree.indexOf(raggedDim);
     const groupAxis = lb.length + lhsFree.length + freeAxes(rhs.ndim, rc, rb).indexOf(dims.rhsGroupDimensions[0]!);
-    const owned = lax.eq(lax.broadcastInDim(groupOf, shape, [rowAxis]), lax.broadcastedIota("int32", shape, groupAxis));
+    const owned = lax.eq(placeGroups(groupOf, shape, range(rowAxis + 1)), lax.broadcastedIota("int32", shape, groupAxis));
     return lax.reduceSum(lax.select(owned, products, zeros(shape, products.dtype)), [groupAxis]);
   }
   // Ragged contracting: both operands gain a leading group dim, zero outside the group's slice of the ragged dim.
-  const masked = (x: Array, axis: number): Array => {
-    const shape = [g, ...x.shape];
-    const owned = lax.eq(lax.broadcastInDim(groupOf, shape, [axis + 1]), lax.broadcastedIota("int32", shape, 0));
-    return lax.select(owned, lax.broadcastInDim(x, shape, range(x.ndim).map((d) => d + 1)), zeros(shape, x.dtype));
-  };
   const shift = (xs: readonly number[]): number[] => xs.map((d) => d + 1);
-  const rhsRagged = rc[lc.indexOf(raggedDim)]!;
-  return lax.dotGeneral(masked(lhs, raggedDim), masked(rhs, rhsRagged), [[shift(lc), shift(rc)], [[0, ...shift(lb)], [0, ...shift(rb)]]], options);
+  const masked = (x: Array, axes: readonly number[]): Array => {
+    const shape = [g, ...x.shape];
+    const owned = lax.eq(placeGroups(groupOf, shape, shift(axes)), lax.broadcastedIota("int32", shape, 0));
+    return lax.select(owned, lax.broadcastInDim(x, shape, shift(range(x.ndim))), zeros(shape, x.dtype));
+  };
+  // The rhs dims paired with the lhs prefix and ragged dims.
+  const rhsAxes = [...prefix, raggedDim].map((d) => (lb.includes(d) ? rb[lb.indexOf(d)]! : rc[lc.indexOf(d)]!));
+  return lax.dotGeneral(masked(lhs, [...prefix, raggedDim]), masked(rhs, rhsAxes), [[shift(lc), shift(rc)], [[0, ...shift(lb)], [0, ...shift(rb)]]], options);
 }
 
 export const raggedDotGeneralP = definePrimitive<RaggedDotGeneralParams>({

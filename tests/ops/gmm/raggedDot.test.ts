@@ -1,12 +1,14 @@
 /**
- * lax.raggedDot / lax.raggedDotGeneral: the three modes and their VJPs against golden values from JAX, the
- * shape rule's errors, NaN safety, the print form and checkGrads.
+ * lax.raggedDot / lax.raggedDotGeneral: the three modes and their VJPs against golden values from JAX (eagerly,
+ * and those with batched group sizes also under jit on the kernel devices), the shape rule's errors, NaN safety,
+ * the print form and checkGrads.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type Array as A, type DType, checkGrads, lax, makeJaxpr, numpy as np, vjp } from "../../../src/index.js";
+import { type Array as A, type DType, checkGrads, jit, lax, makeJaxpr, numpy as np, vjp } from "../../../src/index.js";
 import { expectClose } from "../../util/assert.js";
 import { randomArray, rng } from "../../util/random.js";
+import { gpu } from "./backends.js";
 
 interface Tensor {
   shape: number[];
@@ -37,17 +39,32 @@ const next = rng(63);
 const sizes = (values: number[]): A => np.array(values, { dtype: "int32" });
 const RAGGED_DOT = dimsOf({ contract: [[1], [1]], batch: [[], []], lhs_ragged: [0], rhs_group: [0] });
 
+/** The fixture's value and VJP: [out, dlhs, drhs]. */
+const valueAndVjp = (c: Fixture) => (x: A, y: A, ct: A): A[] => {
+  const f = (a: A, b: A) => lax.raggedDotGeneral(a, b, tensor(c.group_sizes), dimsOf(c.dimension_numbers), { preferredElementType: c.preferred as DType | null });
+  const [out, pullback] = vjp(f, x, y);
+  return [out as A, ...(pullback(ct) as A[])];
+};
+
+async function expectFixture(c: Fixture, [out, dlhs, drhs]: A[]): Promise<void> {
+  expect(out!.shape).toEqual(c.out.shape);
+  expect(out!.dtype).toBe(c.out.dtype);
+  expectClose(await out!.data(), c.out.values, 1e-5, 1e-5);
+  const loose = c.lhs.dtype === "bfloat16" ? 1e-2 : 1e-5;
+  expectClose(await dlhs!.data(), c.dlhs.values, loose, loose);
+  expectClose(await drhs!.data(), c.drhs.values, loose, loose);
+}
+
 describe("ragged_dot_general against JAX", () => {
-  it.each(fixtures.map((c) => [c.name, c] as const))("%s", (_name, c) => {
-    const f = (x: A, y: A) => lax.raggedDotGeneral(x, y, tensor(c.group_sizes), dimsOf(c.dimension_numbers), { preferredElementType: c.preferred as DType | null });
-    const [out, pullback] = vjp(f, tensor(c.lhs), tensor(c.rhs));
-    expect((out as A).shape).toEqual(c.out.shape);
-    expect((out as A).dtype).toBe(c.out.dtype);
-    expectClose((out as A).dataSync(), c.out.values, 1e-5, 1e-5);
-    const [dlhs, drhs] = pullback(tensor(c.cotangent)) as A[];
-    const loose = c.lhs.dtype === "bfloat16" ? 1e-2 : 1e-5;
-    expectClose(dlhs!.dataSync(), c.dlhs.values, loose, loose);
-    expectClose(drhs!.dataSync(), c.drhs.values, loose, loose);
+  it.each(fixtures.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    await expectFixture(c, valueAndVjp(c)(tensor(c.lhs), tensor(c.rhs), tensor(c.cotangent)));
+  });
+});
+
+describe.each(["cpu", ...(gpu ? ["webgpu"] : [])])("batched group sizes against JAX under jit on the %s device", (device) => {
+  const batched = fixtures.filter((c) => c.group_sizes.shape.length > 1);
+  it.each(batched.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    await expectFixture(c, jit(valueAndVjp(c), { device })(tensor(c.lhs), tensor(c.rhs), tensor(c.cotangent)));
   });
 });
 
@@ -79,9 +96,20 @@ describe("ragged_dot_general", () => {
 
   it.each([
     ["k mismatch", () => lax.raggedDot(np.ones([3, 2]), np.ones([2, 3, 4]), sizes([1, 2])), /ragged_dot_general: contracting dimensions must have equal sizes, got lhs \(3, 2\) dims \[1\] and rhs \(2, 3, 4\) dims \[1\]/],
-    ["group count", () => lax.raggedDot(np.ones([3, 2]), np.ones([3, 2, 4]), sizes([1, 2])), /ragged_dot_general: expected rhs group dimension size to be 2 \(the length of groupSizes\), got 3/],
+    ["group count", () => lax.raggedDot(np.ones([3, 2]), np.ones([3, 2, 4]), sizes([1, 2])), /ragged_dot_general: expected rhs group dimension size to be 2 \(the last dimension of groupSizes\), got 3/],
     ["float group sizes", () => lax.raggedDot(np.ones([3, 2]), np.ones([2, 2, 4]), np.array([1, 2])), /ragged_dot_general: groupSizes must be an integer array, got float32/],
-    ["batched group sizes", () => lax.raggedDot(np.ones([3, 2]), np.ones([2, 2, 4]), sizes([1, 2]).reshape([1, 2])), /ragged_dot_general: groupSizes must be \[g\] \(batched group sizes are not supported\), got \(1, 2\)/],
+    ["batched group sizes without a prefix dim", () => lax.raggedDot(np.ones([3, 2]), np.ones([2, 2, 4]), sizes([1, 2]).reshape([1, 2])), /ragged_dot_general: groupSizes must have shape \[g\], got \(1, 2\)/],
+    ["scalar group sizes", () => lax.raggedDot(np.ones([3, 2]), np.ones([2, 2, 4]), np.array(2, { dtype: "int32" })), /ragged_dot_general: groupSizes must have shape \[g\], got \(\)/],
+    ["mode 1 group sizes [m, g] for [b, g]", () => lax.raggedDotGeneral(np.ones([2, 5, 3]), np.ones([3, 2, 3, 4]), np.zeros([5, 3], { dtype: "int32" }), { dotDimensionNumbers: [[[2], [2]], [[0], [1]]], lhsRaggedDimensions: [1], rhsGroupDimensions: [0] }),
+      /ragged_dot_general: groupSizes must have shape \[g\] or \[2, g\] \(g groups for each index of lhs dims \[0\]\), got \(5, 3\)/],
+    ["mode 1 group sizes [x, b, g] for [b, x, g]", () => lax.raggedDotGeneral(np.ones([2, 3, 4, 3]), np.ones([2, 3, 3, 2]), np.zeros([2, 3, 2], { dtype: "int32" }), { dotDimensionNumbers: [[[3], [2]], [[1], [1]]], lhsRaggedDimensions: [2], rhsGroupDimensions: [0] }),
+      /ragged_dot_general: groupSizes must have shape \[g\] or \[3, 2, g\] \(g groups for each index of lhs dims \[1, 0\]\), got \(2, 3, 2\)/],
+    ["mode 2 group sizes over a contracting dim listed after the ragged one", () => lax.raggedDotGeneral(np.ones([2, 3, 4]), np.ones([3, 4, 2]), np.zeros([4, 2], { dtype: "int32" }), { dotDimensionNumbers: [[[1, 2], [0, 1]], [[], []]], lhsRaggedDimensions: [1], rhsGroupDimensions: [] }),
+      /ragged_dot_general: groupSizes must have shape \[g\], got \(4, 2\)/],
+    ["mode 3 group sizes [b2, g] for [b1, g]", () => lax.raggedDotGeneral(np.ones([2, 3, 2, 3]), np.ones([2, 3, 3, 2]), np.zeros([3, 2], { dtype: "int32" }), { dotDimensionNumbers: [[[3], [2]], [[0, 1], [0, 1]]], lhsRaggedDimensions: [1], rhsGroupDimensions: [] }),
+      /ragged_dot_general: groupSizes must have shape \[g\] or \[2, g\] \(g groups for each index of lhs dims \[0\]\), got \(3, 2\)/],
+    ["mode 3 group sizes when the ragged dim is the first batch dim", () => lax.raggedDotGeneral(np.ones([2, 3, 2, 3]), np.ones([2, 3, 3, 2]), np.zeros([2, 2], { dtype: "int32" }), { dotDimensionNumbers: [[[3], [2]], [[0, 1], [0, 1]]], lhsRaggedDimensions: [0], rhsGroupDimensions: [] }),
+      /ragged_dot_general: groupSizes must have shape \[g\], got \(2, 2\)/],
     ["ranks", () => lax.raggedDot(np.ones([3]), np.ones([2, 2, 4]), sizes([1, 2])), /raggedDot: expected lhs \[m, k\] and rhs \[g, k, n\], got lhs \(3,\) and rhs \(2, 2, 4\)/],
     ["two ragged dims", () => lax.raggedDotGeneral(np.ones([3, 2]), np.ones([2, 2, 4]), sizes([1, 2]), { ...RAGGED_DOT, lhsRaggedDimensions: [0, 1] }), /exactly one lhs ragged dimension is required, got \[0, 1\]/],
     ["mode 1 without a group dim", () => lax.raggedDotGeneral(np.ones([3, 2]), np.ones([2, 4]), sizes([1, 2]), { dotDimensionNumbers: [[[1], [0]], [[], []]], lhsRaggedDimensions: [0], rhsGroupDimensions: [] }), /a ragged non-contracting lhs dimension needs exactly one rhs group dimension, got \[\]/],
