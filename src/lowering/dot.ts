@@ -157,7 +157,8 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
     const [inner, outer] = packed ? [mBlocks, nBlocks] : [nBlocks, mBlocks];
     const innerBlock = inner === 1 ? i32(0) : binary("rem", gid, i32(inner));
     const rest = inner === 1 ? gid : binary("div", gid, i32(inner));
-    const outerBlock = outer === 1 ? i32(0) : binary("rem", rest, i32(outer));
+    // With one batch, rest < outer already (and the row count stays out of the shader text: see wgslParams.ts).
+    const outerBlock = outer === 1 ? i32(0) : batch === 1 ? rest : binary("rem", rest, i32(outer));
     const [mBlock, nBlock] = packed ? [innerBlock, outerBlock] : [outerBlock, innerBlock];
     body.push(
       { k: "let", name: nbName, value: nBlock },

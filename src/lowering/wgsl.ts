@@ -8,6 +8,7 @@
  * is nearly twice the speed.)
  */
 import { helpersFor } from "./wgslMath.js";
+import { liftShapeConstants, paramDeclarations } from "./wgslParams.js";
 import { narrowHelper, narrowHelpersFor, packedLoad, packedLoader } from "./wgslPacking.js";
 import { type BinaryOp, type BufferDecl, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, expandRank1 } from "./kernelIr.js";
 
@@ -234,17 +235,17 @@ function vec4Body(kernel: Kernel, buffers: Vec4Buffers): string[] {
     return ["  {", ...index, ...body, "  }"];
   });
   const stores = [...buffers.stored].flatMap((i) => [
-    `  if (wg_e + 4u <= wg_grid.x) {`,
+    `  if (wg_e + 4u <= wg_u[0].x) {`,
     `    b${i}[wg_v] = wg_s${i};`,
     "  } else {",
     `    b${i}[wg_v].x = wg_s${i}.x;`,
-    ...[1, 2, 3].map((lane) => `    if (wg_e + ${lane}u < wg_grid.x) { b${i}[wg_v].${LANES[lane]} = wg_s${i}.${LANES[lane]}; }`),
+    ...[1, 2, 3].map((lane) => `    if (wg_e + ${lane}u < wg_u[0].x) { b${i}[wg_v].${LANES[lane]} = wg_s${i}.${LANES[lane]}; }`),
     "  }",
   ]);
   return [
     `  let wg_v = id.x + id.y * ${MAX_DISPATCH * WORKGROUP_SIZE}u;`,
     "  let wg_e = wg_v * 4u;",
-    "  if (wg_e >= wg_grid.x) { return; }",
+    "  if (wg_e >= wg_u[0].x) { return; }",
     ...[...buffers.loaded].map((i) => `  let wg_l${i} = b${i}[wg_v];`),
     ...[...buffers.stored].map((i) => `  var wg_s${i}: ${typeOf(i)};`),
     ...lanes,
@@ -268,13 +269,20 @@ function chunkedBuffer(i: number, b: BufferDecl, count: number, binding: number,
   ];
 }
 
+/** A kernel's shader and the contents of its uniform (its grid size, then its parameters). */
+export interface WgslProgram {
+  readonly code: string;
+  readonly uniform: Uint32Array<ArrayBuffer>;
+}
+
 /**
- * The shader of a kernel. Its size (the grid) is not part of the text: it comes from a uniform after the
- * buffers' bindings, and invocations are numbered with a fixed row stride, so a kernel whose indexing does not
- * depend on its size (an elementwise kernel over whole buffers) is one pipeline for every size. With
- * `split`, buffers too large for one binding are bound in chunks.
+ * The shader of a kernel. Neither its size (the grid) nor its shape constants are part of the text: they come
+ * from a uniform after the buffers' bindings (see wgslParams.ts), and invocations are numbered with a fixed row
+ * stride, so kernels that differ only in sizes share one text, hence one pipeline. With `split`, buffers too
+ * large for one binding are bound in chunks.
  */
-export function renderWgsl(kernel: Kernel, split: Chunking = { words: 0, counts: kernel.buffers.map(() => 1) }): string {
+export function renderWgsl(source: Kernel, split: Chunking = { words: 0, counts: source.buffers.map(() => 1) }): WgslProgram {
+  const { kernel, values } = liftShapeConstants(source);
   chunking = split;
   const wide = vec4Buffers(kernel, split);
   const bindings: string[] = [];
@@ -286,12 +294,16 @@ export function renderWgsl(kernel: Kernel, split: Chunking = { words: 0, counts:
     else bindings.push(`@group(0) @binding(${binding}) var<storage, ${b.access}> b${i}: array<${element}>;`);
     binding += count;
   });
-  bindings.push(`@group(0) @binding(${binding}) var<uniform> wg_grid: vec4u;`);
-  const body = wide
-    ? vec4Body(kernel, wide)
-    : [`  let gid = i32(id.x + id.y * ${MAX_DISPATCH * WORKGROUP_SIZE}u);`, "  if (gid >= i32(wg_grid.x)) { return; }", ...stmts(kernel.body, kernel, "  ")];
+  const rows = 1 + Math.ceil(values.length / 4);
+  bindings.push(`@group(0) @binding(${binding}) var<uniform> wg_u: array<vec4u, ${rows}>;`);
+  const body = [
+    ...paramDeclarations(values.length, "wg_u"),
+    ...(wide
+      ? vec4Body(kernel, wide)
+      : [`  let gid = i32(id.x + id.y * ${MAX_DISPATCH * WORKGROUP_SIZE}u);`, "  if (gid >= i32(wg_u[0].x)) { return; }", ...stmts(kernel.body, kernel, "  ")]),
+  ];
   const loaders = kernel.buffers.flatMap((b, i) => (b.packed && b.element ? [packedLoader(i, b.element, b.type, (word) => element(i, word))] : []));
-  return [
+  const code = [
     ...bindings,
     "var<private> runtime_zero: u32;",
     "",
@@ -304,4 +316,8 @@ export function renderWgsl(kernel: Kernel, split: Chunking = { words: 0, counts:
     ...narrowHelpersFor([...body, ...loaders].join("\n")),
     "",
   ].join("\n");
+  const uniform = new Uint32Array(rows * 4);
+  uniform[0] = source.grid;
+  values.forEach((value, slot) => (uniform[4 + slot] = value >>> 0));
+  return { code, uniform };
 }

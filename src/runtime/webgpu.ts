@@ -60,9 +60,15 @@ async function requestAdapter(): Promise<{ gpu: GPU; adapter: GPUAdapter } | nul
   return adapter ? { gpu: gles, adapter } : null;
 }
 
+/** A kernel's pipeline for one way of binding its buffers, and the uniform with its size and shape parameters. */
+interface KernelPipeline {
+  readonly pipeline: GPUComputePipeline;
+  readonly uniform: GPUBuffer;
+}
+
 export class WebGpuDevice {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
-  #byKernel = new WeakMap<Kernel, Map<string, GPUComputePipeline>>();
+  #byKernel = new WeakMap<Kernel, Map<string, KernelPipeline>>();
   readonly #free = new Map<number, GPUBuffer[]>();
   /** Released while a batch is being recorded: reusable by later kernels of the batch, not by queue writes. */
   readonly #batchFree = new Map<number, GPUBuffer[]>();
@@ -75,8 +81,8 @@ export class WebGpuDevice {
   #deferred: DeviceBuffer[] = [];
   /** Mappable buffers for readback, by size class (reused: creating one per read is a large part of a read's cost). */
   readonly #staging = new Map<number, GPUBuffer[]>();
-  /** The uniform holding a kernel's size, one immutable buffer per size (see renderWgsl). */
-  readonly #gridUniforms = new Map<number, GPUBuffer>();
+  /** The uniforms holding kernels' sizes and shape parameters, one immutable buffer per contents (see renderWgsl). */
+  readonly #uniforms = new Map<string, GPUBuffer>();
   #encoder: GPUCommandEncoder | undefined;
   #flushScheduled = false;
   /** Dispatches in the open batch: a batch is submitted once it holds this many, even mid-task. */
@@ -165,13 +171,16 @@ export class WebGpuDevice {
    * The pipeline of a kernel object for a way of binding its buffers (its WGSL is rendered only the first time
    * this object is seen with that binding).
    */
-  #kernelPipeline(kernel: Kernel, split: Chunking): GPUComputePipeline {
+  #kernelPipeline(kernel: Kernel, split: Chunking): KernelPipeline {
     let pipelines = this.#byKernel.get(kernel);
     if (!pipelines) this.#byKernel.set(kernel, (pipelines = new Map()));
     const key = split.counts.join(",");
-    let pipeline = pipelines.get(key);
-    if (!pipeline) pipelines.set(key, (pipeline = this.#pipeline(renderWgsl(kernel, split))));
-    return pipeline;
+    let entry = pipelines.get(key);
+    if (!entry) {
+      const { code, uniform } = renderWgsl(kernel, split);
+      pipelines.set(key, (entry = { pipeline: this.#pipeline(code), uniform: this.#uniform(uniform) }));
+    }
+    return entry;
   }
 
   /** The bind group entries of a kernel's buffers: one binding each, or consecutive chunks of a large one. */
@@ -202,12 +211,13 @@ export class WebGpuDevice {
     return pipeline;
   }
 
-  #gridUniform(grid: number): GPUBuffer {
-    let uniform = this.#gridUniforms.get(grid);
+  #uniform(contents: Uint32Array<ArrayBuffer>): GPUBuffer {
+    const key = contents.join(",");
+    let uniform = this.#uniforms.get(key);
     if (!uniform) {
-      uniform = this.device.createBuffer({ size: 16, usage: USAGE.UNIFORM | USAGE.COPY_DST });
-      this.device.queue.writeBuffer(uniform, 0, Uint32Array.of(grid, 0, 0, 0));
-      this.#gridUniforms.set(grid, uniform);
+      uniform = this.device.createBuffer({ size: contents.byteLength, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+      this.device.queue.writeBuffer(uniform, 0, contents);
+      this.#uniforms.set(key, uniform);
     }
     return uniform;
   }
@@ -226,10 +236,10 @@ export class WebGpuDevice {
     for (const { kernel, buffers } of steps) {
       if (kernel.grid === 0) continue;
       const { split, entries } = this.#bindings(buffers);
-      const pipeline = this.#kernelPipeline(kernel, split);
+      const { pipeline, uniform } = this.#kernelPipeline(kernel, split);
       const bindGroup = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: [...entries, { binding: entries.length, resource: { buffer: this.#gridUniform(kernel.grid) } }],
+        entries: [...entries, { binding: entries.length, resource: { buffer: uniform } }],
       });
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
@@ -354,7 +364,7 @@ export class WebGpuDevice {
     this.#free.clear();
     this.#batchFree.clear();
     this.#staging.clear();
-    this.#gridUniforms.clear();
+    this.#uniforms.clear();
     this.#pipelines.clear();
     this.#byKernel = new WeakMap();
     this.#gpu = undefined;

@@ -98,7 +98,7 @@ const gpu = await webgpuDevice();
 
 describe("kernel IR ops", () => {
   it("WGSL defines the helpers a shader calls, and only those", () => {
-    const text = renderWgsl(opKernel(OP_CASES.erf!()));
+    const text = renderWgsl(opKernel(OP_CASES.erf!())).code;
     expect(text).toContain("fn wg_erf(x: f32) -> f32");
     expect(text).not.toContain("fn wg_pow");
   });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { lax, makeJaxpr, nn, numpy as np, type Array as JaxArray } from "../../src/index.js";
 import type { LoweringTarget } from "../../src/lowering/dot.js";
-import { type Expr, type Kernel, type ScalarType, binary, c, cast, gid, load, printKernel, select, unary, v } from "../../src/lowering/kernelIr.js";
+import { type Expr, type Kernel, type ScalarType, type Stmt, binary, c, cast, gid, load, printKernel, select, unary, v } from "../../src/lowering/kernelIr.js";
 import { lowerJaxpr } from "../../src/lowering/lower.js";
 import { renderWgsl } from "../../src/lowering/wgsl.js";
 import { CpuDevice } from "../../src/runtime/cpu.js";
@@ -61,17 +61,19 @@ function boolCase(): Case {
   return { kernel, inputs: [f32(x), mask.dataSync() as Uint8Array], outputLength: 9, expected, rtol: 0 };
 }
 
+const sumRows = (cols: number): Stmt[] => [
+  { k: "declare", name: "acc", init: c(0) },
+  { k: "for", name: "j", start: c(0, "i32"), end: c(cols, "i32"), body: [{ k: "assign", name: "acc", value: binary("add", v("acc", "f32"), load(0, binary("add", binary("mul", gid, c(cols, "i32")), v("j", "i32")), "f32")) }] },
+  { k: "store", buffer: 1, index: gid, value: v("acc", "f32") },
+];
+
 function reductionCase(): Case {
   const x = randomArray(next, [5, 33]);
   const kernel: Kernel = {
     name: "row_sums",
     grid: 5,
     buffers: [{ type: "f32", access: "read" }, { type: "f32", access: "read_write" }],
-    body: [
-      { k: "declare", name: "acc", init: c(0) },
-      { k: "for", name: "j", start: c(0, "i32"), end: c(33, "i32"), body: [{ k: "assign", name: "acc", value: binary("add", v("acc", "f32"), load(0, binary("add", binary("mul", gid, c(33, "i32")), v("j", "i32")), "f32")) }] },
-      { k: "store", buffer: 1, index: gid, value: v("acc", "f32") },
-    ],
+    body: sumRows(33),
   };
   return { kernel, inputs: [f32(x)], outputLength: 5, expected: () => f32(lax.reduceSum(x, [1])), rtol: 1e-5 };
 }
@@ -155,9 +157,24 @@ describe("kernel IR", () => {
   it("prints and renders to WGSL", () => {
     const { kernel } = reductionCase();
     expect(printKernel(kernel)).toContain("for j in [0:i32, 33:i32):");
-    const wgsl = renderWgsl(kernel);
+    const wgsl = renderWgsl(kernel).code;
     expect(wgsl).toContain("@compute @workgroup_size(64)");
-    expect(wgsl).toContain("for (var j = 0i; j < 33i; j = j + 1i) {");
+    expect(wgsl).toContain("for (var v1 = 0i; v1 < wg_p0; v1 = v1 + 1i) {");
+  });
+
+  it("renders kernels that differ only in sizes to one WGSL text, with the sizes in the uniform", () => {
+    const rowSums = (rows: number, cols: number): Kernel => ({ ...reductionCase().kernel, grid: rows, body: sumRows(cols) });
+    const a = renderWgsl(rowSums(5, 33));
+    const b = renderWgsl(rowSums(70, 9));
+    expect(b.code).toBe(a.code);
+    expect(Array.from(a.uniform)).toEqual([5, 0, 0, 0, 33, 0, 0, 0]);
+    expect(Array.from(b.uniform)).toEqual([70, 0, 0, 0, 9, 0, 0, 0]);
+    // Divisors stay literals (a division by a uniform is a real division), and so do -1, 0 and 1.
+    const divide = (d: number, e: number): Kernel => ({ ...matmulCase().kernel, body: [{ k: "store", buffer: 2, index: binary("mul", gid, c(e, "i32")), value: cast(binary("div", gid, c(d, "i32")), "f32") }] });
+    expect(renderWgsl(divide(3, 5)).code).toContain("wg_div_i32(gid, 3i)");
+    expect(renderWgsl(divide(3, 5)).code).toBe(renderWgsl(divide(3, 7)).code);
+    expect(renderWgsl(divide(3, 5)).code).not.toBe(renderWgsl(divide(4, 5)).code);
+    expect(renderWgsl(divide(3, 1)).code).toContain("u32((gid * 1i))");
   });
 });
 

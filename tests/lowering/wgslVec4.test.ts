@@ -55,13 +55,13 @@ const scalarOf = (kernel: Kernel): Kernel => ({ ...kernel, body: [{ k: "if", con
 describe("the WGSL vec4 rendering", () => {
   it("binds the buffers read and written at the invocation index as vec4s, and runs a quarter of the invocations", () => {
     const { kernel } = lowered(CASES["iota, a broadcast row and a scalar operand"]!.f, CASES["iota, a broadcast row and a scalar operand"]!.args(10));
-    const text = renderWgsl(kernel);
+    const text = renderWgsl(kernel).code;
     expect(text).toContain("var<storage, read> b0: array<vec4<f32>>;");
     // The scalar operand is read at index 0: it stays an array of elements.
     expect(text).toContain("var<storage, read> b1: array<f32>;");
     expect(text).toContain("var<storage, read_write> b2: array<vec4<f32>>;");
     expect(wgslInvocations(kernel, whole(3))).toBe(3);
-    expect(renderWgsl(scalarOf(kernel))).not.toContain("vec4<");
+    expect(renderWgsl(scalarOf(kernel)).code).not.toContain("vec4<");
     expect(wgslInvocations(scalarOf(kernel), whole(3))).toBe(10);
   });
 
@@ -77,7 +77,7 @@ describe("the WGSL vec4 rendering", () => {
     expect(wgslInvocations(copy, whole(2))).toBe(2);
     expect(wgslInvocations(copy, { words: 4, counts: [1, 2] })).toBe(8);
     // A chunked input is read element by element.
-    expect(renderWgsl(copy, { words: 4, counts: [2, 1] })).toContain("ld_chunk_b0(u32(gid))");
+    expect(renderWgsl(copy, { words: 4, counts: [2, 1] }).code).toContain("ld_chunk_b0(u32(gid))");
   });
 });
 
