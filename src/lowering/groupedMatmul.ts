@@ -192,7 +192,7 @@ export function groupedTgmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Va
       { k: "declare", name: name("lo"), init: i32(0) },
       { k: "declare", name: name("hi"), init: i32(0) },
       ...groupWalk(key, groupSizes!, m, ctx, visit),
-      { k: "for", name: name("r"), start: lo, end: hi, body: [{ k: "rank1", acc: key, rows, cols }] },
+      { k: "for", name: name("r"), start: lo, end: hi, body: [{ k: "rank1", acc: key, rows, cols }], trips: m },
     ];
   };
 

@@ -49,7 +49,8 @@ export type Stmt =
   | { readonly k: "declare"; readonly name: string; readonly init: Expr }
   | { readonly k: "assign"; readonly name: string; readonly value: Expr }
   | { readonly k: "store"; readonly buffer: number; readonly index: Expr; readonly value: Expr }
-  | { readonly k: "for"; readonly name: string; readonly start: Expr; readonly end: Expr; readonly body: readonly Stmt[] }
+  /** `trips` bounds the iterations of a loop whose bounds are not constants. */
+  | { readonly k: "for"; readonly name: string; readonly start: Expr; readonly end: Expr; readonly body: readonly Stmt[]; readonly trips?: number }
   | { readonly k: "if"; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else?: readonly Stmt[] }
   /**
    * One step of a register-blocked matrix product: `${acc}_${i}_${j} += rows[i] * cols[j]` for every i, j (the
@@ -111,6 +112,19 @@ export function expandRank1(s: Extract<Stmt, { k: "rank1" }>): Stmt[] {
     }),
   );
   return [...rows, ...cols, ...updates];
+}
+
+/**
+ * An upper bound on the loop iterations one invocation runs, inner loops' included: nested loops multiply,
+ * consecutive ones add. A loop with non-constant bounds counts its `trips` (Infinity without them).
+ */
+export function loopIterations(body: readonly Stmt[]): number {
+  return body.reduce((total, s) => {
+    if (s.k === "if") return total + Math.max(loopIterations(s.then), loopIterations(s.else ?? []));
+    if (s.k !== "for") return total;
+    const trips = s.start.k === "const" && s.end.k === "const" ? Math.max(0, s.end.value - s.start.value) : (s.trips ?? Infinity);
+    return total + trips * (1 + loopIterations(s.body));
+  }, 0);
 }
 
 /** A human-readable listing of a kernel, for debugging (`WGJAX_DUMP`). */

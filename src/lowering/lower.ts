@@ -7,6 +7,7 @@
  * the loop, and an elementwise epilogue of the same shape (bias, activation, scaling, casting) into the store.
  */
 import type { DType } from "../core/dtype.js";
+import { fmtShape } from "../core/errors.js";
 import { sizeOf } from "../core/shape.js";
 import { type Atom, type ClosedJaxpr, type Jaxpr, type JaxprEqn, Literal, Var } from "../trace/jaxpr.js";
 import { dce } from "../trace/passes.js";
@@ -15,7 +16,7 @@ import { hoistInvariants } from "./hoist.js";
 import { ravelExpr, unravelExpr } from "./index.js";
 import { inlineAllCalls } from "./inline.js";
 import { kernelRuleFor } from "./kernelRules.js";
-import { type BufferDecl, type Expr, type Kernel, type NarrowDType, type ScalarType, type Stmt, binary, c, gid, load } from "./kernelIr.js";
+import { type BufferDecl, type Expr, type Kernel, type NarrowDType, type ScalarType, type Stmt, binary, c, gid, load, loopIterations } from "./kernelIr.js";
 import { computeTypeOf, elementBits, narrow, narrowOf, packWord, wideDType } from "./packing.js";
 import { LoweringError, type MultiRule, lazy, unsupported } from "./rules/common.js";
 import { ELEMENTWISE_RULES, threefry2x32 } from "./rules/elementwise.js";
@@ -63,6 +64,13 @@ export interface LoweringOptions {
    * adapters, where a single invocation's loop is fast and every parallel load costs a per-lane loop.
    */
   readonly splitReductions?: boolean;
+  /**
+   * The most loop iterations an invocation may run, where the adapter stops longer loops (Mesa's llvmpipe ends a
+   * shader's loops after 65535 iterations in all, silently). Reductions are split to stay under it; another
+   * kernel that would loop longer (a sort, cumulative sum or scatter along a longer axis, a contraction over
+   * more elements) is refused with a LoweringError instead of computing a wrong result.
+   */
+  readonly loopLimit?: number;
 }
 
 /** Assigns buffer bindings within one kernel and collects statements that must run before the store. */
@@ -210,6 +218,10 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
       buffers: ctx.decls.map((decl, i) => ({ ...decl, access: i === outSlot ? "read_write" : "read" })),
       body: hoistInvariants([...ctx.prelude, ...stores]),
     };
+    const iterations = loopIterations(kernel.body);
+    if (iterations > (options.loopLimit ?? Infinity)) {
+      throw new LoweringError(`a kernel computing a ${fmtShape(value.shape)} ${type} value would loop ${iterations} times per invocation; this adapter stops loops after ${options.loopLimit} iterations (a software rasteriser: use the cpu device for this program)`);
+    }
     steps.push({ kernel, buffers: ctx.refs });
     return bufferValue(out, value.shape, type, element, packed);
   };

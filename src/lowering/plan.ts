@@ -102,7 +102,8 @@ export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan 
   const constvars = [...closed.jaxpr.constvars];
   const target = options?.target ?? "cpu";
   const selected = condsToSelects(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars, target), consts, constvars, target);
-  const jaxpr = dce((options?.splitReductions ?? target === "webgpu") ? splitLargeReductions(selected) : selected);
+  const speed = options?.splitReductions ?? target === "webgpu";
+  const jaxpr = dce(speed || options?.loopLimit !== undefined ? splitLargeReductions(selected, { speed, loopLimit: options?.loopLimit }) : selected);
   const groups: (JaxprEqn[] | JaxprEqn)[] = [];
   for (const e of jaxpr.eqns) {
     if (LOOPS.has(e.primitive.name)) groups.push(e);

@@ -30,11 +30,23 @@ const TARGET_INVOCATIONS = 4096;
 
 const primitive = (name: string): Primitive<never> => getPrimitive(name) as Primitive<never>;
 
-/** Lanes for a reduction of `reduced` elements into `outputs` elements, or 0 to leave it as it is. */
-function lanesFor(outputs: number, reduced: number): number {
-  if (reduced < MIN_REDUCED || outputs >= TARGET_INVOCATIONS) return 0;
-  const lanes = 2 ** Math.floor(Math.log2(Math.min(TARGET_INVOCATIONS / outputs, Math.sqrt(reduced))));
-  return lanes >= 8 ? lanes : 0;
+/**
+ * Lanes for a reduction of `reduced` elements into `outputs` elements, or 0 to leave it as it is. With `speed`,
+ * large reductions with few outputs are split; with a loop limit, every reduction whose loop would exceed it is
+ * split so that neither pass loops longer (for the largest reductions the first pass stays over the limit: the
+ * lowering then refuses it).
+ */
+function lanesFor(outputs: number, reduced: number, speed: boolean, loopLimit: number): number {
+  const needed = reduced > loopLimit ? 2 ** Math.ceil(Math.log2(reduced / loopLimit)) : 0;
+  const fast = speed && reduced >= MIN_REDUCED && outputs < TARGET_INVOCATIONS ? 2 ** Math.floor(Math.log2(Math.min(TARGET_INVOCATIONS / outputs, Math.sqrt(reduced)))) : 0;
+  const lanes = Math.min(Math.max(needed, fast >= 8 ? fast : 0), loopLimit);
+  return lanes >= 2 ? lanes : 0;
+}
+
+/** How reductions are split: for speed on parallel targets, and to keep loops under an adapter's limit. */
+export interface SplitOptions {
+  readonly speed: boolean;
+  readonly loopLimit?: number;
 }
 
 /** Binds `name` on `inputs` into a fresh variable (its aval from the primitive's abstract evaluation). */
@@ -50,7 +62,7 @@ function emit(eqns: JaxprEqn[], name: string, inputs: readonly Atom[], params: u
 }
 
 /** The jaxpr with its large reductions split in two passes (sub-jaxprs are left to their own planning). */
-export function splitLargeReductions(jaxpr: Jaxpr): Jaxpr {
+export function splitLargeReductions(jaxpr: Jaxpr, { speed, loopLimit = Infinity }: SplitOptions): Jaxpr {
   const eqns: JaxprEqn[] = [];
   const replace = new Map<Var, Var>();
   const atom = (a: Atom): Atom => (a instanceof Var ? (replace.get(a) ?? a) : a);
@@ -62,7 +74,7 @@ export function splitLargeReductions(jaxpr: Jaxpr): Jaxpr {
     const shape = x?.aval.shape ?? [];
     const kept = shape.map((_, i) => i).filter((i) => !axes?.includes(i));
     const reduced = axes ? sizeOf(axes.map((a) => shape[a]!)) : 0;
-    const lanes = identity !== undefined && x !== undefined && axes !== undefined && WIDE.has(x.aval.dtype) ? lanesFor(sizeOf(kept.map((k) => shape[k]!)), reduced) : 0;
+    const lanes = identity !== undefined && x !== undefined && axes !== undefined && WIDE.has(x.aval.dtype) ? lanesFor(sizeOf(kept.map((k) => shape[k]!)), reduced, speed, loopLimit) : 0;
     if (!lanes || !x || !axes || !identity) {
       eqns.push(eqn(original.primitive, inputs, original.params, original.outputs));
       continue;

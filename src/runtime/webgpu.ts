@@ -66,6 +66,13 @@ interface KernelPipeline {
   readonly uniform: GPUBuffer;
 }
 
+/**
+ * Mesa's llvmpipe counts every loop iteration of a shader invocation and leaves its loops, silently, after 65535
+ * (a guard against hung shaders): a reduction over more elements summed only the first 65535. Measured here;
+ * other software rasterisers are given the same limit.
+ */
+const SOFTWARE_LOOP_LIMIT = 65535;
+
 export class WebGpuDevice {
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   #byKernel = new WeakMap<Kernel, Map<string, KernelPipeline>>();
@@ -101,7 +108,11 @@ export class WebGpuDevice {
     readonly software: boolean,
   ) {
     this.#gpu = gpu;
+    this.loopLimit = software ? SOFTWARE_LOOP_LIMIT : undefined;
   }
+
+  /** The most loop iterations a shader invocation may run, where the adapter stops longer loops. */
+  readonly loopLimit: number | undefined;
 
   /** The device, or undefined when no adapter is available. */
   static async create(): Promise<WebGpuDevice | undefined> {

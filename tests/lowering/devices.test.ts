@@ -179,6 +179,27 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     for (const m of [45, 61, 100]) expect(await run(m)).toBe(0);
   });
 
+  it("reductions longer than the adapter's loop limit are split and sum every element", async () => {
+    const f = jit((x: A) => np.exp(x).sum(1), { device: "webgpu" });
+    for (const shape of [[1, 65_535], [1, 70_001], [3, 1 << 18]]) {
+      const x = randomArray(next, shape);
+      const host = x.dataSync();
+      const expected = globalThis.Array.from({ length: shape[0]! }, (_, r) => {
+        let total = 0;
+        for (let i = r * shape[1]!; i < (r + 1) * shape[1]!; i++) total += Math.exp(host[i]!);
+        return total;
+      });
+      expectClose(await (f(x) as A).data(), expected, 1e-5, 0);
+    }
+  });
+
+  it.runIf(gpu?.software)("on a software adapter, a kernel that would loop past its limit is refused, not cut short", async () => {
+    const x = randomArray(next, [70_000]);
+    expect(() => jit((t: A) => lax.cumsum(t, 0), { device: "webgpu" })(x)).toThrow(/would loop 70000 times per invocation; this adapter stops loops after 65535 iterations/);
+    const short = randomArray(next, [5_000]);
+    expectClose(await (jit((t: A) => lax.cumsum(t, 0), { device: "webgpu" })(short) as A).data(), lax.cumsum(short, 0).dataSync(), 1e-4, 1e-3);
+  });
+
   it("reuses pooled buffers across calls instead of allocating new ones", async () => {
     const f = jit((v: A) => np.tanh(v).mul(2).sum(), { device: "webgpu" });
     const x = randomArray(next, [1000]);

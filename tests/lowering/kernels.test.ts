@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { lax, makeJaxpr, nn, numpy as np, type Array as JaxArray } from "../../src/index.js";
 import type { LoweringTarget } from "../../src/lowering/dot.js";
-import { type Expr, type Kernel, type ScalarType, type Stmt, binary, c, cast, gid, load, printKernel, select, unary, v } from "../../src/lowering/kernelIr.js";
+import { type Expr, type Kernel, type ScalarType, type Stmt, binary, c, cast, gid, load, loopIterations, printKernel, select, unary, v } from "../../src/lowering/kernelIr.js";
 import { lowerJaxpr } from "../../src/lowering/lower.js";
 import { renderWgsl } from "../../src/lowering/wgsl.js";
 import { CpuDevice } from "../../src/runtime/cpu.js";
@@ -160,6 +160,16 @@ describe("kernel IR", () => {
     const wgsl = renderWgsl(kernel).code;
     expect(wgsl).toContain("@compute @workgroup_size(64)");
     expect(wgsl).toContain("for (var v1 = 0i; v1 < wg_p0; v1 = v1 + 1i) {");
+  });
+
+  it("bounds the loop iterations of an invocation (nested loops multiply, consecutive ones add)", () => {
+    const loop = (end: number, body: Stmt[] = []): Stmt => ({ k: "for", name: "i", start: c(2, "i32"), end: c(end, "i32"), body });
+    expect(loopIterations(sumRows(33))).toBe(33);
+    expect(loopIterations([loop(12, [loop(7), loop(4)]), loop(5)])).toBe(10 * (1 + 5 + 2) + 3);
+    expect(loopIterations([{ k: "if", cond: c(1, "bool"), then: [loop(10)], else: [loop(4)] }])).toBe(8);
+    const dynamic: Stmt = { k: "for", name: "r", start: c(0, "i32"), end: v("n", "i32"), body: [] };
+    expect(loopIterations([dynamic])).toBe(Infinity);
+    expect(loopIterations([{ ...dynamic, trips: 40 }])).toBe(40);
   });
 
   it("renders kernels that differ only in sizes to one WGSL text, with the sizes in the uniform", () => {

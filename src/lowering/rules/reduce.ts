@@ -85,7 +85,7 @@ const cumsum: Rule = (eqn, [x], outShape, outType) => {
       const sum: Stmt = { k: "assign", name: acc, value: binary(outType === "bool" ? "or" : "add", v(acc, outType), x!.at(withCoord(coords, axis, v(r, "i32")), ctx)) };
       return [
         { k: "declare", name: acc, init: c(0, outType) },
-        { k: "for", name: r, start, end, body: [sum] },
+        { k: "for", name: r, start, end, body: [sum], trips: n },
       ];
     });
     return v(acc, outType);
