@@ -11,7 +11,7 @@ import { asArray } from "./args.js";
 import { defaultDevice, executableFor } from "./executable.js";
 import { ClosedJaxpr, Jaxpr, subJaxprs } from "./jaxpr.js";
 import { traceFlat, traceToJaxpr } from "./stage.js";
-import { Tracer, bind, setDeviceDispatch } from "./trace.js";
+import { Tracer, bind, bindsEagerly, setDeviceDispatch } from "./trace.js";
 
 export interface JitParams {
   readonly name: string;
@@ -116,13 +116,13 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
     return { dynamic, key: staticParts.join(";"), call };
   }
 
-  function entryFor(args: unknown[]): { entry: CacheEntry; leaves: Array[]; cacheable: boolean } {
+  function entryFor(args: unknown[]): { entry: CacheEntry; dynamic: unknown[]; leaves: Array[]; cacheable: boolean } {
     const { dynamic, key, call } = prepare(args);
     const [leaves, inTree] = flatten(dynamic);
     const arrays = leaves.map((x, i) => asArray(x, `jit(${name}): argument leaf ${i}`));
     const signature = `${inTree.toString()}|${arrays.map((a) => `${a.aval.toString()}${a.weakType ? "w" : ""}`).join(",")}|${key}`;
     const cached = cache.get(signature);
-    if (cached) return { entry: cached, leaves: arrays, cacheable: true };
+    if (cached) return { entry: cached, dynamic, leaves: arrays, cacheable: true };
     Object.defineProperty(call, "name", { value: name });
     const { closed, outTree } = traceFlat(call, dynamic, name);
     traceCount++;
@@ -130,15 +130,43 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
     const cacheable = !closed.consts.some((c) => c instanceof Tracer);
     const entry = { closed, outTree };
     if (cacheable) cache.set(signature, entry);
-    return { entry, leaves: arrays, cacheable };
+    return { entry, dynamic, leaves: arrays, cacheable };
+  }
+
+  /** Names each leaf of the traced arguments by its argument position (and its place in a pytree argument). */
+  function leafNames(args: unknown[], dynamic: unknown[]): string[] {
+    const positions = [...args.keys()].filter((i) => !staticNums.has(i));
+    return dynamic.flatMap((arg, d) => {
+      const count = flatten(arg)[0].length;
+      return globalThis.Array.from({ length: count }, (_, j) => (count === 1 ? `argument ${positions[d]}` : `argument ${positions[d]} (leaf ${j} of its pytree)`));
+    });
+  }
+
+  /**
+   * An executable reads the arrays on its own device, and host arrays (uploading them). An array on another
+   * device can only be read asynchronously, so it is refused here, where the argument can still be named.
+   */
+  function checkDevices(args: unknown[], dynamic: unknown[], consts: readonly Array[], leaves: readonly Array[], device: string): void {
+    const unreadable = (x: Array): x is ArrayImpl => x instanceof ArrayImpl && !x.disposed && x.device !== device && !x.buffer.readSync;
+    const refusal = (x: ArrayImpl, what: string): ArgumentError =>
+      new ArgumentError(
+        `jit(${name}): ${what} (${x.aval.toString()}) is on device '${x.device}', but the call runs on device '${device}', which cannot read it synchronously. ` +
+          `Copy it to the host first with \`x = await deviceGet(x)\` (devicePut(x, "${device}") cannot: it is synchronous and reading '${x.device}' is not), ` +
+          `or jit with {device: "${x.device}"}.`,
+      );
+    for (const c of consts) if (unreadable(c)) throw refusal(c, `a constant captured by ${name}`);
+    for (const [i, x] of leaves.entries()) if (unreadable(x)) throw refusal(x, leafNames(args, dynamic)[i]!);
   }
 
   const jitted = ((...args: unknown[]) => {
-    const { entry, leaves } = entryFor(args);
+    const { entry, dynamic, leaves } = entryFor(args);
     const { closed } = entry;
     const hoisted = new ClosedJaxpr(new Jaxpr([], [...closed.jaxpr.constvars, ...closed.jaxpr.invars], closed.jaxpr.eqns, closed.jaxpr.outvars), []);
     const callee = closed.consts.length === 0 ? closed : hoisted;
-    const outs = bind(jitP, [...closed.consts, ...leaves], { name, jaxpr: callee, device: options.device ?? defaultDevice() });
+    const operands = [...closed.consts, ...leaves];
+    const device = options.device ?? defaultDevice();
+    if (bindsEagerly(operands)) checkDevices(args, dynamic, closed.consts, leaves, device);
+    const outs = bind(jitP, operands, { name, jaxpr: callee, device });
     for (const i of donated) {
       const arg = args[i];
       if (arg instanceof ArrayImpl && !outs.includes(arg)) arg.dispose();

@@ -118,14 +118,24 @@ function checkNotLeaked(x: Tracer): void {
   }
 }
 
-function findTopTrace(inputs: readonly Array[]): Trace {
+function topMain(inputs: readonly Array[]): MainTrace {
   let top = dynamicTrace;
   for (const x of inputs) {
     if (!(x instanceof Tracer)) continue;
     checkNotLeaked(x);
     if (x.trace.main.level > top.level) top = x.trace.main;
   }
+  return top;
+}
+
+function findTopTrace(inputs: readonly Array[]): Trace {
+  const top = topMain(inputs);
   return new top.traceType(top);
+}
+
+/** Whether `bind` on `inputs` evaluates at once on concrete arrays (no transformation or staging takes it). */
+export function bindsEagerly(inputs: readonly Array[]): boolean {
+  return topMain(inputs) === traceStack[0];
 }
 
 function fullRaise(trace: Trace, value: Array): Tracer | Array {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Array as JaxArray, ArrayImpl, DisposedError, bind, jit, numpy as np, reference, tree } from "../../src/index.js";
+import { ArgumentError, type Array as JaxArray, ArrayImpl, DisposedError, ShapedArray, bind, deviceGet, jit, makeJaxpr, numpy as np, reference, tree } from "../../src/index.js";
 import { SAMPLES } from "../util/samples.js";
 
 type A = JaxArray;
@@ -83,5 +83,45 @@ describe("jit cache", () => {
     expect(Array.from(f(x, y).dataSync())).toEqual([4, 6]);
     expect(() => x.dataSync()).toThrow(DisposedError);
     expect(Array.from(y.dataSync())).toEqual([3, 4]);
+  });
+});
+
+describe("arrays on another device", () => {
+  // An array whose data lives on a device that reads asynchronously, as WebGPU's arrays do.
+  const remote = (): ArrayImpl => new ArrayImpl(new ShapedArray([3], "float32"), { device: "remote", read: () => Promise.resolve(new Float32Array([1, 2, 3])), release: () => {} });
+  const refusal = (what: string, device: string) =>
+    new RegExp(
+      `^jit\\(double\\): ${what} \\(f32\\[3\\]\\) is on device 'remote', but the call runs on device '${device}', which cannot read it synchronously\\. ` +
+        `Copy it to the host first with \`x = await deviceGet\\(x\\)\` \\(devicePut\\(x, "${device}"\\) cannot: it is synchronous and reading 'remote' is not\\), or jit with \\{device: "remote"\\}\\.$`,
+    );
+  const double = (x: A, y: A): A => x.add(y).mul(2);
+
+  it("are refused at the call, naming the argument, its device and the call's device", () => {
+    for (const device of ["cpu", "interpreter"]) {
+      expect(() => jit(double, { device })(np.zeros([3]), remote())).toThrow(ArgumentError);
+      expect(() => jit(double, { device })(np.zeros([3]), remote())).toThrow(refusal("argument 1", device));
+    }
+  });
+
+  it("are named by argument position past static arguments and by leaf within a pytree", () => {
+    const f = jit(function double(scale: number, p: { a: A; b: A }) {
+      return p.a.add(p.b).mul(scale);
+    }, { staticArgnums: [0], device: "cpu" });
+    expect(() => f(2, { a: np.zeros([3]), b: remote() })).toThrow(refusal("argument 1 \\(leaf 1 of its pytree\\)", "cpu"));
+  });
+
+  it("are refused as captured constants too", () => {
+    const x = remote();
+    const f = jit(function double(y: A) {
+      return x.add(y).mul(2);
+    }, { device: "cpu" });
+    expect(() => f(np.zeros([3]))).toThrow(refusal("a constant captured by double", "cpu"));
+  });
+
+  it("are accepted while staged, and once copied to the host as the message says", async () => {
+    const f = jit(double, { device: "cpu" });
+    expect(makeJaxpr((y: A) => f(y, remote()))(np.zeros([3])).toString()).toContain("jit[");
+    const x = await deviceGet(remote());
+    expect(Array.from((f(np.ones([3]), x) as A).dataSync())).toEqual([4, 6, 8]);
   });
 });
