@@ -210,15 +210,43 @@ function stmts(body: readonly Stmt[], indent: string, packed: Packed): string[] 
         return [`${indent}if (${expr(s.cond, packed)}) {`, ...stmts(s.then, indent + "  ", packed), ...(s.else ? [`${indent}} else {`, ...stmts(s.else, indent + "  ", packed)] : []), `${indent}}`];
       case "rank1":
         return [`${indent}{`, ...stmts(expandRank1(s), indent + "  ", packed), `${indent}}`];
+      case "barrier":
+        return [`${indent}yield;`];
     }
   });
+}
+
+const TYPED_ARRAYS: Record<ScalarType, string> = { f32: "Float32Array", i32: "Int32Array", u32: "Uint32Array", bool: "Uint8Array" };
+
+/**
+ * A workgroup kernel: each invocation a generator that yields at its barriers, the invocations of a workgroup
+ * stepped in turns from one barrier to the next (so all reach a barrier before any goes past it).
+ */
+function renderWorkgroupJs(kernel: Kernel, size: number, bound: readonly string[], packed: Packed): string {
+  const shared = kernel.buffers.flatMap((b, i) => (b.workgroup === undefined ? [] : [{ name: `b${i}`, type: TYPED_ARRAYS[b.type], length: b.workgroup }]));
+  return [
+    `const [${bound.join(", ")}] = buffers;`,
+    ...shared.map((b) => `let ${b.name};`),
+    "function* invocation(gid, lid, wid) {",
+    ...stmts(kernel.body, "  ", packed),
+    "}",
+    `for (let wid = 0; wid < ${kernel.grid / size}; wid++) {`,
+    ...shared.map((b) => `  ${b.name} = new ${b.type}(${b.length});`),
+    `  const running = Array.from({ length: ${size} }, (_, lid) => invocation(wid * ${size} + lid, lid, wid));`,
+    "  for (let live = running.length; live > 0; ) {",
+    "    live = 0;",
+    "    for (const it of running) if (!it.next().done) live++;",
+    "  }",
+    "}",
+  ].join("\n");
 }
 
 export type CompiledKernel = (buffers: readonly unknown[]) => void;
 
 export function renderJs(kernel: Kernel): string {
-  const names = kernel.buffers.map((_, i) => `b${i}`);
+  const names = kernel.buffers.flatMap((b, i) => (b.workgroup === undefined ? [`b${i}`] : []));
   const packed: Packed = (buffer) => (kernel.buffers[buffer]!.packed ? kernel.buffers[buffer]!.element : undefined);
+  if (kernel.workgroupSize) return renderWorkgroupJs(kernel, kernel.workgroupSize, names, packed);
   return [`const [${names.join(", ")}] = buffers;`, `for (let gid = 0; gid < ${kernel.grid}; gid++) {`, ...stmts(kernel.body, "  ", packed), "}"].join("\n");
 }
 

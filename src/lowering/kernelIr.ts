@@ -57,7 +57,13 @@ export type Stmt =
    * product and the sum each rounded to the accumulators' type), reading every row and column value once.
    * The accumulators are declared before. A statement of its own so renderers can vectorise it.
    */
-  | { readonly k: "rank1"; readonly acc: string; readonly rows: readonly Expr[]; readonly cols: readonly Expr[] };
+  | { readonly k: "rank1"; readonly acc: string; readonly rows: readonly Expr[]; readonly cols: readonly Expr[] }
+  /**
+   * Waits until every invocation of the workgroup has reached it, its workgroup-buffer stores done (a workgroup
+   * kernel's only synchronisation). Every invocation of a workgroup must reach the same barriers: only in
+   * control flow that depends on nothing but constants, `wid` and uniform values.
+   */
+  | { readonly k: "barrier" };
 
 /**
  * A buffer of elements of `type`, or of a narrow `element` type that loads as `type`. Narrow elements are held one
@@ -69,6 +75,11 @@ export interface BufferDecl {
   readonly access: "read" | "read_write";
   readonly element?: NarrowDType;
   readonly packed?: boolean;
+  /**
+   * Set on a workgroup buffer of this many elements: not bound to an array but shared by the invocations of one
+   * workgroup (zero at the workgroup's start). A kernel runs on its bound buffers only, given in order.
+   */
+  readonly workgroup?: number;
 }
 
 export interface Kernel {
@@ -77,6 +88,12 @@ export interface Kernel {
   /** Number of invocations; each sees its index as the `gid` variable (u32 in WGSL, a number in JS). */
   readonly grid: number;
   readonly body: readonly Stmt[];
+  /**
+   * Set on a kernel whose invocations cooperate in workgroups of this many (they share the workgroup buffers and
+   * meet at barriers): the grid is a multiple of it, and an invocation also sees its index in the workgroup as
+   * `lid` and its workgroup's as `wid`.
+   */
+  readonly workgroupSize?: number;
 }
 
 // ---- builders -----------------------------------------------------------------------------------
@@ -87,6 +104,12 @@ export const c = (value: number, type: ScalarType = "f32"): Expr => ({ k: "const
 export const v = (name: string, type: ScalarType): Expr => ({ k: "var", name, type });
 /** The invocation index. */
 export const gid: Expr = v("gid", "i32");
+/** In a workgroup kernel: the invocation's index in its workgroup, and the workgroup's index. */
+export const lid: Expr = v("lid", "i32");
+export const wid: Expr = v("wid", "i32");
+
+/** The bound buffers of a kernel (its workgroup buffers, which come last, left out). */
+export const boundBuffers = (kernel: Kernel): readonly BufferDecl[] => kernel.buffers.filter((b) => b.workgroup === undefined);
 export const load = (buffer: number, index: Expr, type: ScalarType): Expr => ({ k: "load", buffer, index, type });
 export const unary = (op: UnaryOp, a: Expr): Expr => ({ k: "unary", op, a, type: a.type });
 export const binary = (op: BinaryOp, a: Expr, b: Expr): Expr => ({ k: "binary", op, a, b, type: COMPARISONS.has(op) ? "bool" : a.type });
@@ -170,8 +193,12 @@ export function printKernel(kernel: Kernel): string {
           return [`${indent}if ${expr(s.cond)}:`, ...stmts(s.then, indent + "  "), ...(s.else ? [`${indent}else:`, ...stmts(s.else, indent + "  ")] : [])];
         case "rank1":
           return [`${indent}${s.acc}[${s.rows.length}x${s.cols.length}] += outer([${s.rows.map(expr).join(", ")}], [${s.cols.map(expr).join(", ")}])`];
+        case "barrier":
+          return [`${indent}barrier`];
       }
     });
-  const header = `kernel ${kernel.name} grid=${kernel.grid} buffers=(${kernel.buffers.map((b, i) => `b${i}:${b.element ? `${b.element}${b.packed ? "(packed)" : ""}` : b.type}:${b.access}`).join(", ")})`;
+  const buffer = (b: BufferDecl, i: number): string =>
+    b.workgroup !== undefined ? `b${i}:${b.type}[${b.workgroup}]:workgroup` : `b${i}:${b.element ? `${b.element}${b.packed ? "(packed)" : ""}` : b.type}:${b.access}`;
+  const header = `kernel ${kernel.name} grid=${kernel.grid}${kernel.workgroupSize ? ` workgroup=${kernel.workgroupSize}` : ""} buffers=(${kernel.buffers.map(buffer).join(", ")})`;
   return [header, ...stmts(kernel.body, "  ")].join("\n");
 }

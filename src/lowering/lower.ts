@@ -18,7 +18,7 @@ import { inlineAllCalls } from "./inline.js";
 import { kernelRuleFor } from "./kernelRules.js";
 import { type BufferDecl, type Expr, type Kernel, type NarrowDType, type ScalarType, type Stmt, binary, c, gid, load, loopIterations } from "./kernelIr.js";
 import { computeTypeOf, elementBits, narrow, narrowOf, packWord, wideDType } from "./packing.js";
-import { LoweringError, type MultiRule, lazy, unsupported } from "./rules/common.js";
+import { LoweringError, type MultiRule, type RuleOptions, lazy, unsupported } from "./rules/common.js";
 import { ELEMENTWISE_RULES, threefry2x32 } from "./rules/elementwise.js";
 import { INDEXING_RULES } from "./rules/indexing.js";
 import { MOVEMENT_RULES } from "./rules/movement.js";
@@ -52,7 +52,7 @@ export function scalarTypeOf(dtype: DType): ScalarType {
   return computeTypeOf(dtype);
 }
 
-export interface LoweringOptions {
+export interface LoweringOptions extends RuleOptions {
   /**
    * Which device the kernels are for: it picks the dot_general tiling, and on "webgpu" narrow dtypes are stored
    * packed in u32 words. Callers that omit the options get the CPU tiling, which also measured faster than the
@@ -75,18 +75,29 @@ export interface LoweringOptions {
 
 /** Assigns buffer bindings within one kernel and collects statements that must run before the store. */
 export class KernelContext {
-  readonly refs: BufferRef[] = [];
   readonly prelude: Stmt[] = [];
   readonly #emitted = new Set<number | string>();
   readonly decls: Omit<BufferDecl, "access">[] = [];
+  /** The buffer behind each slot; undefined for a workgroup buffer. */
+  readonly #slots: (BufferRef | undefined)[] = [];
   /** The element (row, column) of the invocation's block being stored (see `Block`); (0, 0) for unblocked values. */
   element: readonly [number, number] = [0, 0];
   slot(ref: BufferRef, decl: Omit<BufferDecl, "access">): number {
-    const i = this.refs.findIndex((r) => r.kind === ref.kind && r.index === ref.index);
+    const i = this.#slots.findIndex((r) => r?.kind === ref.kind && r.index === ref.index);
     if (i >= 0) return i;
-    this.refs.push(ref);
+    this.#slots.push(ref);
     this.decls.push(decl);
-    return this.refs.length - 1;
+    return this.decls.length - 1;
+  }
+  /** A new workgroup buffer of `length` elements of `type` (see BufferDecl.workgroup). */
+  workgroupBuffer(type: ScalarType, length: number): number {
+    this.#slots.push(undefined);
+    this.decls.push({ type, workgroup: length });
+    return this.decls.length - 1;
+  }
+  /** The bound buffers, in slot order. */
+  get refs(): BufferRef[] {
+    return this.#slots.filter((r) => r !== undefined);
   }
   /** The narrow element type of a buffer of the kernel, if it has one. */
   readonly elementOf = (slot: number): NarrowDType | undefined => this.decls[slot]?.element;
@@ -103,6 +114,8 @@ export class KernelContext {
  */
 export interface Block {
   readonly grid: number;
+  /** Set when the invocations cooperate in workgroups of this many (see Kernel.workgroupSize). */
+  readonly workgroup?: number;
   readonly rows: number;
   readonly cols: number;
   /** Output coordinates and flat output index of element (i, j) of the invocation's block, and whether it exists (ragged edges). */
@@ -215,7 +228,8 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
     const kernel: Kernel = {
       name: `k${steps.length}`,
       grid: block.grid,
-      buffers: ctx.decls.map((decl, i) => ({ ...decl, access: i === outSlot ? "read_write" : "read" })),
+      ...(block.workgroup ? { workgroupSize: block.workgroup } : {}),
+      buffers: ctx.decls.map((decl, i) => ({ ...decl, access: i === outSlot || decl.workgroup !== undefined ? "read_write" : "read" })),
       body: hoistInvariants([...ctx.prelude, ...stores]),
     };
     const iterations = loopIterations(kernel.body);

@@ -464,6 +464,7 @@ export interface WasmKernel {
 
 /** The module of one kernel: `run(offset0, offset1, ...)` runs every invocation on buffers at those byte offsets. */
 export function renderWasm(kernel: Kernel): WasmKernel {
+  if (kernel.workgroupSize) throw new WasmUnsupported("workgroup kernels");
   const r = new Renderer(kernel);
   r.collectBlocks(kernel.body);
   if (elementwise(kernel)) renderVectorKernel(r);

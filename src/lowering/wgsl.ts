@@ -10,7 +10,7 @@
 import { helpersFor } from "./wgslMath.js";
 import { liftShapeConstants, paramDeclarations } from "./wgslParams.js";
 import { narrowHelper, narrowHelpersFor, packedLoad, packedLoader } from "./wgslPacking.js";
-import { type BinaryOp, type BufferDecl, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, expandRank1 } from "./kernelIr.js";
+import { type BinaryOp, type BufferDecl, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, boundBuffers, expandRank1 } from "./kernelIr.js";
 
 export const WORKGROUP_SIZE = 64;
 export const MAX_DISPATCH = 65535;
@@ -158,13 +158,15 @@ function stmts(body: readonly Stmt[], kernel: Kernel, indent: string): string[] 
         ];
       case "rank1":
         return [`${indent}{`, ...stmts(expandRank1(s), kernel, indent + "  "), `${indent}}`];
+      case "barrier":
+        return [`${indent}workgroupBarrier();`];
     }
   });
 }
 
-/** Workgroups to dispatch in x and y for a grid of `grid` invocations. */
-export function dispatchSize(grid: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(grid / WORKGROUP_SIZE));
+/** Workgroups to dispatch in x and y for a grid of `grid` invocations in workgroups of `size`. */
+export function dispatchSize(grid: number, size = WORKGROUP_SIZE): [number, number] {
+  const groups = Math.max(1, Math.ceil(grid / size));
   const x = Math.min(groups, MAX_DISPATCH);
   return [x, Math.ceil(groups / x)];
 }
@@ -208,6 +210,7 @@ function loadsIn(e: Expr, into: Extract<Expr, { k: "load" }>[]): typeof into {
  * vec4s; others (packed, chunked, gathered) are read element by element.
  */
 function vec4Buffers(kernel: Kernel, split: Chunking): Vec4Buffers | undefined {
+  if (kernel.workgroupSize) return undefined;
   const stored = new Set<number>();
   const loads: Extract<Expr, { k: "load" }>[] = [];
   for (const s of kernel.body) {
@@ -269,6 +272,20 @@ function chunkedBuffer(i: number, b: BufferDecl, count: number, binding: number,
   ];
 }
 
+/** The start of an invocation: its index, and a return past the grid. */
+const invocationEntry = (): string[] => [`  let gid = i32(id.x + id.y * ${MAX_DISPATCH * WORKGROUP_SIZE}u);`, "  if (gid >= i32(wg_u[0].x)) { return; }"];
+
+/**
+ * The start of a workgroup kernel's invocation: its indices, and a return for workgroups past the grid (which
+ * depends on the workgroup only, so that the barriers stay in uniform control flow).
+ */
+const workgroupEntry = (size: number): string[] => [
+  `  let wid = i32(wg_wid.x + wg_wid.y * ${MAX_DISPATCH}u);`,
+  "  let lid = i32(wg_lid);",
+  `  let gid = wid * ${size}i + lid;`,
+  `  if (u32(wid) >= wg_u[0].x / ${size}u) { return; }`,
+];
+
 /** A kernel's shader and the contents of its uniform (its grid size, then its parameters). */
 export interface WgslProgram {
   readonly code: string;
@@ -281,14 +298,20 @@ export interface WgslProgram {
  * stride, so kernels that differ only in sizes share one text, hence one pipeline. With `split`, buffers too
  * large for one binding are bound in chunks.
  */
-export function renderWgsl(source: Kernel, split: Chunking = { words: 0, counts: source.buffers.map(() => 1) }): WgslProgram {
+export function renderWgsl(source: Kernel, split: Chunking = { words: 0, counts: boundBuffers(source).map(() => 1) }): WgslProgram {
   const { kernel, values } = liftShapeConstants(source);
-  chunking = split;
+  // The counts are given per bound buffer; a workgroup buffer is one array.
+  let bound = 0;
+  chunking = { words: split.words, counts: kernel.buffers.map((b) => (b.workgroup === undefined ? split.counts[bound++]! : 1)) };
   const wide = vec4Buffers(kernel, split);
   const bindings: string[] = [];
   let binding = 0;
   kernel.buffers.forEach((b, i) => {
-    const count = split.counts[i]!;
+    if (b.workgroup !== undefined) {
+      bindings.push(`var<workgroup> b${i}: array<${storageType(b)}, ${b.workgroup}>;`);
+      return;
+    }
+    const count = chunking.counts[i]!;
     const element = wide?.loaded.has(i) || wide?.stored.has(i) ? `vec4<${storageType(b)}>` : storageType(b);
     if (count > 1) bindings.push(...chunkedBuffer(i, b, count, binding, split.words));
     else bindings.push(`@group(0) @binding(${binding}) var<storage, ${b.access}> b${i}: array<${element}>;`);
@@ -296,19 +319,18 @@ export function renderWgsl(source: Kernel, split: Chunking = { words: 0, counts:
   });
   const rows = 1 + Math.ceil(values.length / 4);
   bindings.push(`@group(0) @binding(${binding}) var<uniform> wg_u: array<vec4u, ${rows}>;`);
-  const body = [
-    ...paramDeclarations(values.length, "wg_u"),
-    ...(wide
-      ? vec4Body(kernel, wide)
-      : [`  let gid = i32(id.x + id.y * ${MAX_DISPATCH * WORKGROUP_SIZE}u);`, "  if (gid >= i32(wg_u[0].x)) { return; }", ...stmts(kernel.body, kernel, "  ")]),
-  ];
+  const size = kernel.workgroupSize ?? WORKGROUP_SIZE;
+  const body = [...paramDeclarations(values.length, "wg_u"), ...(wide ? vec4Body(kernel, wide) : kernel.workgroupSize ? workgroupEntry(size) : invocationEntry())];
+  body.push(...(wide ? [] : stmts(kernel.body, kernel, "  ")));
   const loaders = kernel.buffers.flatMap((b, i) => (b.packed && b.element ? [packedLoader(i, b.element, b.type, (word) => element(i, word))] : []));
   const code = [
     ...bindings,
     "var<private> runtime_zero: u32;",
     "",
-    `@compute @workgroup_size(${WORKGROUP_SIZE})`,
-    "fn main(@builtin(global_invocation_id) id: vec3u) {",
+    `@compute @workgroup_size(${size})`,
+    kernel.workgroupSize
+      ? "fn main(@builtin(local_invocation_index) wg_lid: u32, @builtin(workgroup_id) wg_wid: vec3u) {"
+      : "fn main(@builtin(global_invocation_id) id: vec3u) {",
     ...body,
     "}",
     ...loaders,

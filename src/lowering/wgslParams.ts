@@ -59,7 +59,7 @@ function renaming(kernel: Kernel): { variable: (name: string) => string; block: 
 }
 
 /** Names that the renderer defines, not the kernel. */
-const RENDERER_NAMES: ReadonlySet<string> = new Set(["gid"]);
+const RENDERER_NAMES: ReadonlySet<string> = new Set(["gid", "lid", "wid"]);
 
 /** The kernel with its i32 shape constants lifted into parameters and its variables renamed, and the parameters' values. */
 export function liftShapeConstants(kernel: Kernel): KernelParams {
@@ -110,6 +110,8 @@ export function liftShapeConstants(kernel: Kernel): KernelParams {
           return { ...s, cond: lift(s.cond), then: body(s.then), ...(s.else ? { else: body(s.else) } : {}) };
         case "rank1":
           return { ...s, acc: rename.block(s.acc), rows: s.rows.map(lift), cols: s.cols.map(lift) };
+        case "barrier":
+          return s;
       }
     });
   const lifted = { ...kernel, body: body(kernel.body) };

@@ -255,7 +255,7 @@ export class WebGpuDevice {
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      const [x, y] = dispatchSize(wgslInvocations(kernel, split));
+      const [x, y] = dispatchSize(wgslInvocations(kernel, split), kernel.workgroupSize);
       pass.dispatchWorkgroups(x, y);
       pass.end();
       this.#dispatches++;

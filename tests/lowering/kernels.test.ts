@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { lax, makeJaxpr, nn, numpy as np, type Array as JaxArray } from "../../src/index.js";
 import type { LoweringTarget } from "../../src/lowering/dot.js";
-import { type Expr, type Kernel, type ScalarType, type Stmt, binary, c, cast, gid, load, loopIterations, printKernel, select, unary, v } from "../../src/lowering/kernelIr.js";
+import { type Expr, type Kernel, type ScalarType, type Stmt, binary, c, cast, gid, lid, load, loopIterations, printKernel, select, unary, v, wid } from "../../src/lowering/kernelIr.js";
 import { lowerJaxpr } from "../../src/lowering/lower.js";
 import { renderWgsl } from "../../src/lowering/wgsl.js";
 import { CpuDevice } from "../../src/runtime/cpu.js";
@@ -78,6 +78,37 @@ function reductionCase(): Case {
   return { kernel, inputs: [f32(x)], outputLength: 5, expected: () => f32(lax.reduceSum(x, [1])), rtol: 1e-5 };
 }
 
+/**
+ * Row sums by workgroups of 64 (one per row): each invocation sums a strided share of the row, the shares meet in
+ * a workgroup buffer (declared between the bound input and output), and a tree of halving steps, each followed by
+ * a barrier, adds them up.
+ */
+function workgroupCase(): Case {
+  const [rows, cols, size] = [5, 1000, 64];
+  const x = randomArray(next, [rows, cols]);
+  const r = binary("add", binary("mul", v("j", "i32"), c(size, "i32")), lid);
+  const shared = (index: Expr): Expr => load(1, index, "f32");
+  const tree = [32, 16, 8, 4, 2, 1].flatMap((half): Stmt[] => [
+    { k: "if", cond: binary("lt", lid, c(half, "i32")), then: [{ k: "store", buffer: 1, index: lid, value: binary("add", shared(lid), shared(binary("add", lid, c(half, "i32")))) }] },
+    { k: "barrier" },
+  ]);
+  const kernel: Kernel = {
+    name: "workgroup_row_sums",
+    grid: rows * size,
+    workgroupSize: size,
+    buffers: [{ type: "f32", access: "read" }, { type: "f32", access: "read_write", workgroup: size }, { type: "f32", access: "read_write" }],
+    body: [
+      { k: "declare", name: "part", init: c(0) },
+      { k: "for", name: "j", start: c(0, "i32"), end: c(Math.ceil(cols / size), "i32"), body: [{ k: "if", cond: binary("lt", r, c(cols, "i32")), then: [{ k: "assign", name: "part", value: binary("add", v("part", "f32"), load(0, binary("add", binary("mul", wid, c(cols, "i32")), r), "f32")) }] }] },
+      { k: "store", buffer: 1, index: lid, value: v("part", "f32") },
+      { k: "barrier" },
+      ...tree,
+      { k: "if", cond: binary("eq", lid, c(0, "i32")), then: [{ k: "store", buffer: 2, index: wid, value: shared(c(0, "i32")) }] },
+    ],
+  };
+  return { kernel, inputs: [f32(x)], outputLength: rows, expected: () => f32(lax.reduceSum(x, [1])), rtol: 1e-5 };
+}
+
 function matmulCase(): Case {
   const [m, k, n] = [5, 7, 3];
   const a = randomArray(next, [m, k]);
@@ -137,6 +168,7 @@ const CASES: Record<string, () => Case> = {
   integer: integerCase,
   bool: boolCase,
   reduction: reductionCase,
+  "workgroup tree reduction (a workgroup buffer, barriers)": workgroupCase,
   matmul: matmulCase,
   "lowered dot, 8×8 blocks with ragged edges and a bias-relu epilogue": loweredCase(biasRelu, [randomArray(next, [258, 20]), randomArray(next, [20, 259]), randomArray(next, [259])], "webgpu", 1e-5),
   "lowered batched dot, 8×8 blocks with a convert prologue": loweredCase(convertBatched, [randomArray(next, [2, 130, 9], "int32"), randomArray(next, [2, 9, 257])], "webgpu", 1e-5),
@@ -160,6 +192,16 @@ describe("kernel IR", () => {
     const wgsl = renderWgsl(kernel).code;
     expect(wgsl).toContain("@compute @workgroup_size(64)");
     expect(wgsl).toContain("for (var v1 = 0i; v1 < wg_p0; v1 = v1 + 1i) {");
+  });
+
+  it("prints and renders a workgroup kernel: the workgroup buffer unbound, barriers, the workgroup's indices", () => {
+    const { kernel } = workgroupCase();
+    expect(printKernel(kernel)).toMatch(/workgroup=64 buffers=\(b0:f32:read, b1:f32\[64\]:workgroup, b2:f32:read_write\)[^]*\n  barrier\n/);
+    const { code } = renderWgsl(kernel);
+    expect(code).toContain("var<workgroup> b1: array<f32, 64>;");
+    expect(code).toContain("@group(0) @binding(1) var<storage, read_write> b2: array<f32>;");
+    expect(code).toContain("@compute @workgroup_size(64)");
+    expect(code.match(/workgroupBarrier\(\);/g)).toHaveLength(7);
   });
 
   it("bounds the loop iterations of an invocation (nested loops multiply, consecutive ones add)", () => {

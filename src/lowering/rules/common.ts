@@ -14,7 +14,16 @@ export function unsupported(what: string): never {
 }
 
 /** A rule for a primitive with one result. */
-export type Rule = (eqn: JaxprEqn, inputs: Value[], outShape: readonly number[], outType: ScalarType) => Value;
+/** What rules may ask of the target. */
+export interface RuleOptions {
+  /**
+   * Reduce long rows with a workgroup per output element (its invocations share the row and add up their parts in
+   * workgroup memory) instead of one invocation's loop. WebGPU only.
+   */
+  readonly workgroupReductions?: boolean;
+}
+
+export type Rule = (eqn: JaxprEqn, inputs: Value[], outShape: readonly number[], outType: ScalarType, options: RuleOptions) => Value;
 
 export interface OutputSpec {
   readonly shape: readonly number[];

@@ -5,8 +5,12 @@
 import { type DType, intRange, isInteger } from "../../core/dtype.js";
 import { sizeOf } from "../../core/shape.js";
 import { unravelExpr } from "../index.js";
-import { type BinaryOp, type Expr, type ScalarType, type Stmt, binary, c, cast, v } from "../kernelIr.js";
+import { type BinaryOp, type Expr, type ScalarType, type Stmt, binary, c, cast, lid, load, v, wid } from "../kernelIr.js";
+import type { Value } from "../lower.js";
 import { type Rule, fresh, i32, lazy, withCoord } from "./common.js";
+
+/** Dtypes computed and stored in 32 bits (a narrow dtype would round the workgroup's partial results). */
+const WIDE: ReadonlySet<DType> = new Set(["float32", "int32", "uint32"]);
 
 type Combiner = "add" | "mul" | "max" | "min" | "and" | "or";
 
@@ -16,14 +20,64 @@ function identity(op: Combiner, dtype: DType, t: ScalarType): Expr {
   return c({ add: 0, mul: 1, max: lowest, min: highest, and: 1, or: 0 }[op], t);
 }
 
+/**
+ * Invocations of a workgroup reduction, and when one is used: at least this many reduced elements into at most
+ * this many outputs. On the software adapter (llvmpipe) it measured 1.2–1.4x faster than one invocation's loop
+ * for 1–16 rows of 16k–60k elements, and slower from a few hundred rows on (their loops already run in parallel).
+ */
+const WORKGROUP = 64;
+const WORKGROUP_MIN_REDUCED = 1024;
+const WORKGROUP_MAX_OUTPUTS = 16;
+
+/**
+ * A reduction by workgroups, one per output element: each invocation combines a strided share of the reduced
+ * elements (neighbouring invocations reading neighbouring elements), the shares meet in a workgroup buffer and
+ * halving steps, each followed by a barrier, combine them; the first invocation stores the result.
+ */
+function workgroupReduction(x: Value, axes: readonly number[], op: BinaryOp, init: Expr, outShape: readonly number[], outType: ScalarType): Value {
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const reducedShape = axes.map((a) => x.shape[a]!);
+  const reduced = sizeOf(reducedShape);
+  const [part, j, acc] = [fresh("part"), fresh("j"), fresh("acc")];
+  const value = lazy(outShape, outType, true, (coords, ctx) => {
+    ctx.emitOnce(part, () => {
+      const shared = ctx.workgroupBuffer(outType, WORKGROUP);
+      const r = binary("add", binary("mul", v(j, "i32"), i32(WORKGROUP)), lid);
+      const inner = unravelExpr(r, reducedShape);
+      const inCoords = x.shape.map((_, d) => (axes.includes(d) ? inner[axes.indexOf(d)]! : coords[kept.indexOf(d)]!));
+      const combine: Stmt = { k: "assign", name: part, value: binary(op, v(part, outType), x.at(inCoords, ctx)) };
+      const at = (index: Expr): Expr => load(shared, index, outType);
+      const halving = Array.from({ length: Math.log2(WORKGROUP) }, (_, s) => WORKGROUP >> (s + 1)).flatMap((half): Stmt[] => [
+        { k: "if", cond: binary("lt", lid, i32(half)), then: [{ k: "store", buffer: shared, index: lid, value: binary(op, at(lid), at(binary("add", lid, i32(half)))) }] },
+        { k: "barrier" },
+      ]);
+      return [
+        { k: "declare", name: part, init },
+        { k: "for", name: j, start: i32(0), end: i32(Math.ceil(reduced / WORKGROUP)), body: [reduced % WORKGROUP === 0 ? combine : { k: "if", cond: binary("lt", r, i32(reduced)), then: [combine] }] },
+        { k: "store", buffer: shared, index: lid, value: v(part, outType) },
+        { k: "barrier" },
+        ...halving,
+        { k: "let", name: acc, value: at(i32(0)) },
+      ];
+    });
+    return v(acc, outType);
+  });
+  const block = { grid: sizeOf(outShape) * WORKGROUP, workgroup: WORKGROUP, rows: 1, cols: 1, element: () => ({ coords: unravelExpr(wid, outShape), index: wid, valid: binary("eq", lid, i32(0)) }) };
+  return { ...value, block };
+}
+
 /** A reduction as a pending loop: the consuming kernel declares the accumulator and loops over the reduced axes. */
 function reduction(combiner: Combiner): Rule {
-  return (eqn, [x], outShape, outType) => {
+  return (eqn, [x], outShape, outType, options) => {
     const axes = (eqn.params as { axes: readonly number[] }).axes;
     // max/min of bools are or/and.
     const op: BinaryOp = outType === "bool" && combiner === "max" ? "or" : outType === "bool" && combiner === "min" ? "and" : combiner;
     const kept = x!.shape.map((_, i) => i).filter((i) => !axes.includes(i));
     const reducedShape = axes.map((a) => x!.shape[a]!);
+    const dtype = eqn.outputs[0]!.aval.dtype;
+    if (options.workgroupReductions && sizeOf(reducedShape) >= WORKGROUP_MIN_REDUCED && sizeOf(outShape) <= WORKGROUP_MAX_OUTPUTS && WIDE.has(dtype)) {
+      return workgroupReduction(x!, axes, op, identity(combiner, dtype, outType), outShape, outType);
+    }
     const acc = fresh("acc");
     const r = fresh("r");
     return lazy(outShape, outType, true, (coords, ctx) => {
