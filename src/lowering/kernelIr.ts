@@ -108,7 +108,7 @@ export const gid: Expr = v("gid", "i32");
 export const lid: Expr = v("lid", "i32");
 export const wid: Expr = v("wid", "i32");
 
-/** The bound buffers of a kernel (its workgroup buffers, which come last, left out). */
+/** The bound buffers of a kernel, in order (its workgroup buffers left out). */
 export const boundBuffers = (kernel: Kernel): readonly BufferDecl[] => kernel.buffers.filter((b) => b.workgroup === undefined);
 export const load = (buffer: number, index: Expr, type: ScalarType): Expr => ({ k: "load", buffer, index, type });
 export const unary = (op: UnaryOp, a: Expr): Expr => ({ k: "unary", op, a, type: a.type });

@@ -320,8 +320,8 @@ export function renderWgsl(source: Kernel, split: Chunking = { words: 0, counts:
   const rows = 1 + Math.ceil(values.length / 4);
   bindings.push(`@group(0) @binding(${binding}) var<uniform> wg_u: array<vec4u, ${rows}>;`);
   const size = kernel.workgroupSize ?? WORKGROUP_SIZE;
-  const body = [...paramDeclarations(values.length, "wg_u"), ...(wide ? vec4Body(kernel, wide) : kernel.workgroupSize ? workgroupEntry(size) : invocationEntry())];
-  body.push(...(wide ? [] : stmts(kernel.body, kernel, "  ")));
+  const entry = kernel.workgroupSize ? workgroupEntry(size) : invocationEntry();
+  const body = [...paramDeclarations(values.length, "wg_u"), ...(wide ? vec4Body(kernel, wide) : [...entry, ...stmts(kernel.body, kernel, "  ")])];
   const loaders = kernel.buffers.flatMap((b, i) => (b.packed && b.element ? [packedLoader(i, b.element, b.type, (word) => element(i, word))] : []));
   const code = [
     ...bindings,

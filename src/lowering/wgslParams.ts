@@ -1,8 +1,8 @@
 /**
  * Shape constants as shader parameters, so that one WebGPU pipeline serves a kernel at many shapes. The
  * lowering bakes sizes and strides into a kernel as i32 constants; before rendering, each such constant becomes
- * a parameter read from the kernel's uniform (after its grid size), and the shader text keeps only the
- * constants' signs: kernels that differ in sizes alone render to one text, hence one pipeline.
+ * a parameter read from the kernel's uniform (after its grid size): kernels that differ in sizes alone render
+ * to one text, hence one pipeline.
  *
  * What stays a literal: constants of other types (values, bit patterns); -1, 0 and 1 (structural: loop starts
  * and steps, offsets); and divisors. A division by a literal compiles to a multiply and a shift, by a uniform to

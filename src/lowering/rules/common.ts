@@ -13,7 +13,6 @@ export function unsupported(what: string): never {
   throw new LoweringError(`lowering: ${what} is not supported by the kernel lowering yet`);
 }
 
-/** A rule for a primitive with one result. */
 /** What rules may ask of the target. */
 export interface RuleOptions {
   /**
@@ -23,6 +22,7 @@ export interface RuleOptions {
   readonly workgroupReductions?: boolean;
 }
 
+/** A rule for a primitive with one result. */
 export type Rule = (eqn: JaxprEqn, inputs: Value[], outShape: readonly number[], outType: ScalarType, options: RuleOptions) => Value;
 
 export interface OutputSpec {

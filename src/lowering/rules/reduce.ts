@@ -7,10 +7,8 @@ import { sizeOf } from "../../core/shape.js";
 import { unravelExpr } from "../index.js";
 import { type BinaryOp, type Expr, type ScalarType, type Stmt, binary, c, cast, lid, load, v, wid } from "../kernelIr.js";
 import type { Value } from "../lower.js";
+import { narrowOf } from "../packing.js";
 import { type Rule, fresh, i32, lazy, withCoord } from "./common.js";
-
-/** Dtypes computed and stored in 32 bits (a narrow dtype would round the workgroup's partial results). */
-const WIDE: ReadonlySet<DType> = new Set(["float32", "int32", "uint32"]);
 
 type Combiner = "add" | "mul" | "max" | "min" | "and" | "or";
 
@@ -18,6 +16,13 @@ type Combiner = "add" | "mul" | "max" | "min" | "and" | "or";
 function identity(op: Combiner, dtype: DType, t: ScalarType): Expr {
   const [lowest, highest] = isInteger(dtype) || dtype === "bool" ? intRange(dtype) : [-Infinity, Infinity];
   return c({ add: 0, mul: 1, max: lowest, min: highest, and: 1, or: 0 }[op], t);
+}
+
+/** The coordinates in an operand of `shape` of reduced element `flat` (over `axes`) of output element `coords`. */
+function operandCoords(shape: readonly number[], axes: readonly number[], coords: readonly Expr[], flat: Expr): Expr[] {
+  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const inner = unravelExpr(flat, axes.map((a) => shape[a]!));
+  return shape.map((_, d) => (axes.includes(d) ? inner[axes.indexOf(d)]! : coords[kept.indexOf(d)]!));
 }
 
 /**
@@ -35,17 +40,13 @@ const WORKGROUP_MAX_OUTPUTS = 16;
  * halving steps, each followed by a barrier, combine them; the first invocation stores the result.
  */
 function workgroupReduction(x: Value, axes: readonly number[], op: BinaryOp, init: Expr, outShape: readonly number[], outType: ScalarType): Value {
-  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const reducedShape = axes.map((a) => x.shape[a]!);
-  const reduced = sizeOf(reducedShape);
+  const reduced = sizeOf(axes.map((a) => x.shape[a]!));
   const [part, j, acc] = [fresh("part"), fresh("j"), fresh("acc")];
   const value = lazy(outShape, outType, true, (coords, ctx) => {
     ctx.emitOnce(part, () => {
       const shared = ctx.workgroupBuffer(outType, WORKGROUP);
       const r = binary("add", binary("mul", v(j, "i32"), i32(WORKGROUP)), lid);
-      const inner = unravelExpr(r, reducedShape);
-      const inCoords = x.shape.map((_, d) => (axes.includes(d) ? inner[axes.indexOf(d)]! : coords[kept.indexOf(d)]!));
-      const combine: Stmt = { k: "assign", name: part, value: binary(op, v(part, outType), x.at(inCoords, ctx)) };
+      const combine: Stmt = { k: "assign", name: part, value: binary(op, v(part, outType), x.at(operandCoords(x.shape, axes, coords, r), ctx)) };
       const at = (index: Expr): Expr => load(shared, index, outType);
       const halving = Array.from({ length: Math.log2(WORKGROUP) }, (_, s) => WORKGROUP >> (s + 1)).flatMap((half): Stmt[] => [
         { k: "if", cond: binary("lt", lid, i32(half)), then: [{ k: "store", buffer: shared, index: lid, value: binary(op, at(lid), at(binary("add", lid, i32(half)))) }] },
@@ -72,20 +73,19 @@ function reduction(combiner: Combiner): Rule {
     const axes = (eqn.params as { axes: readonly number[] }).axes;
     // max/min of bools are or/and.
     const op: BinaryOp = outType === "bool" && combiner === "max" ? "or" : outType === "bool" && combiner === "min" ? "and" : combiner;
-    const kept = x!.shape.map((_, i) => i).filter((i) => !axes.includes(i));
     const reducedShape = axes.map((a) => x!.shape[a]!);
     const dtype = eqn.outputs[0]!.aval.dtype;
-    if (options.workgroupReductions && sizeOf(reducedShape) >= WORKGROUP_MIN_REDUCED && sizeOf(outShape) <= WORKGROUP_MAX_OUTPUTS && WIDE.has(dtype)) {
+    // A narrow dtype would round the workgroup's partial results.
+    if (options.workgroupReductions && sizeOf(reducedShape) >= WORKGROUP_MIN_REDUCED && sizeOf(outShape) <= WORKGROUP_MAX_OUTPUTS && !narrowOf(dtype)) {
       return workgroupReduction(x!, axes, op, identity(combiner, dtype, outType), outShape, outType);
     }
     const acc = fresh("acc");
     const r = fresh("r");
     return lazy(outShape, outType, true, (coords, ctx) => {
       ctx.emitOnce(acc, () => {
-        const inner = unravelExpr(v(r, "i32"), reducedShape);
-        const inCoords = x!.shape.map((_, d) => (axes.includes(d) ? inner[axes.indexOf(d)]! : coords[kept.indexOf(d)]!));
+        const inCoords = operandCoords(x!.shape, axes, coords, v(r, "i32"));
         return [
-          { k: "declare", name: acc, init: identity(combiner, eqn.outputs[0]!.aval.dtype, outType) },
+          { k: "declare", name: acc, init: identity(combiner, dtype, outType) },
           { k: "for", name: r, start: i32(0), end: i32(sizeOf(reducedShape)), body: [{ k: "assign", name: acc, value: binary(op, v(acc, outType), x!.at(inCoords, ctx)) }] },
         ];
       });
