@@ -1,6 +1,9 @@
 /**
  * `jit`: stages a function once per input signature into a closed jaxpr, caches it, and calls it through
  * the `jit` primitive, which shows in outer jaxprs as `jit[name=... jaxpr={...}]` and runs an executable.
+ * Arrays the function closes over become constants of the cached jaxpr, passed to its executable as leading
+ * operands: as in JAX, a later call uses the arrays captured while tracing, not whatever the closed-over
+ * variables hold by then.
  */
 import { ShapedArray } from "../core/aval.js";
 import { Array, ArrayImpl, arrayFromHost } from "../core/array.js";
@@ -59,6 +62,8 @@ export type Jitted<F extends (...args: never[]) => unknown> = F & {
 
 interface CacheEntry {
   closed: ClosedJaxpr;
+  /** What the `jit` primitive calls: `closed` itself, or with its constvars as leading invars when it has consts (one object per entry, so its executable is compiled once). */
+  callee: ClosedJaxpr;
   outTree: TreeDef;
 }
 
@@ -128,7 +133,9 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
     traceCount++;
     // Constants that are tracers of an enclosing transformation become explicit operands of this call.
     const cacheable = !closed.consts.some((c) => c instanceof Tracer);
-    const entry = { closed, outTree };
+    const { constvars, invars, eqns, outvars } = closed.jaxpr;
+    const callee = closed.consts.length === 0 ? closed : new ClosedJaxpr(new Jaxpr([], [...constvars, ...invars], eqns, outvars), []);
+    const entry = { closed, callee, outTree };
     if (cacheable) cache.set(signature, entry);
     return { entry, dynamic, leaves: arrays, cacheable };
   }
@@ -160,9 +167,7 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
 
   const jitted = ((...args: unknown[]) => {
     const { entry, dynamic, leaves } = entryFor(args);
-    const { closed } = entry;
-    const hoisted = new ClosedJaxpr(new Jaxpr([], [...closed.jaxpr.constvars, ...closed.jaxpr.invars], closed.jaxpr.eqns, closed.jaxpr.outvars), []);
-    const callee = closed.consts.length === 0 ? closed : hoisted;
+    const { closed, callee } = entry;
     const operands = [...closed.consts, ...leaves];
     const device = options.device ?? defaultDevice();
     if (bindsEagerly(operands)) checkDevices(args, dynamic, closed.consts, leaves, device);

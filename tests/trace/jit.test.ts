@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ArgumentError, type Array as JaxArray, ArrayImpl, DisposedError, ShapedArray, bind, deviceGet, jit, makeJaxpr, numpy as np, reference, tree } from "../../src/index.js";
+import { type Compiler, interpreterExecutable, registerCompiler, unregisterCompiler } from "../../src/trace/executable.js";
 import { SAMPLES } from "../util/samples.js";
 
 type A = JaxArray;
@@ -62,6 +63,32 @@ describe("jit cache", () => {
     expect(Array.from(g(m, { scale: np.array(3), axis: 0 }).dataSync())).toEqual([12, 18]);
     expect(Array.from(g(m, { scale: np.array(2), axis: 1 }).dataSync())).toEqual([6, 14]);
     expect(g.traceCount).toBe(2);
+  });
+
+  it("compiles a function with captured constants once per signature, and keeps the arrays captured while tracing", () => {
+    let compilations = 0;
+    const counting: Compiler = (closed) => {
+      compilations++;
+      return interpreterExecutable(closed);
+    };
+    registerCompiler("counting", counting);
+    try {
+      let w = np.array([[1, 2], [3, 4]]);
+      const b = np.array([10, 20]);
+      const f = jit((x: A) => x.matmul(w).add(b), { device: "counting" });
+      for (let i = 0; i < 5; i++) expect(Array.from(f(np.array([[i, 1]])).dataSync())).toEqual([i + 13, 2 * i + 24]);
+      expect([f.traceCount, compilations]).toEqual([1, 1]);
+      expect(Array.from(f(np.array([[1, 0], [0, 1], [1, 1]])).dataSync())).toEqual([11, 22, 13, 24, 14, 26]);
+      f(np.array([[1, 1]]));
+      expect([f.traceCount, compilations]).toEqual([2, 2]);
+      w = np.array([[0, 0], [0, 0]]);
+      expect(Array.from(f(np.array([[1, 1]])).dataSync())).toEqual([14, 26]);
+      const g = jit((x: A) => x.matmul(w).add(b), { device: "counting" });
+      expect(Array.from(g(np.array([[1, 1]])).dataSync())).toEqual([10, 20]);
+      expect([f.traceCount, g.traceCount, compilations]).toEqual([2, 1, 3]);
+    } finally {
+      unregisterCompiler("counting");
+    }
   });
 
   it("passes pytrees in and out", () => {
