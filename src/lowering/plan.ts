@@ -8,6 +8,7 @@
  */
 import { ShapedArray } from "../core/aval.js";
 import type { Array } from "../core/array.js";
+import type { CheckParams } from "../core/checks.js";
 import { sizeOf } from "../core/shape.js";
 import { type Atom, ClosedJaxpr, Jaxpr, type JaxprEqn, Literal, Var, eqn } from "../trace/jaxpr.js";
 import { dce, inlineJaxpr } from "../trace/passes.js";
@@ -17,7 +18,7 @@ import { inlineAllCalls } from "./inline.js";
 import { dumps } from "../core/env.js";
 import { type Primitive, getPrimitive } from "../core/primitive.js";
 import { splitLargeReductions } from "./reductions.js";
-import { type LoweringOptions, type Program, lowerJaxpr, scalarTypeOf } from "./lower.js";
+import { LoweringError, type LoweringOptions, type Program, lowerJaxpr, scalarTypeOf } from "./lower.js";
 import type { ScalarType } from "./kernelIr.js";
 
 /** A value in a plan: an environment slot (numbered per plan), or a scalar literal. */
@@ -51,7 +52,35 @@ export interface Plan {
   readonly consts: readonly Array[];
   readonly inputs: readonly ShapedArray[];
   readonly nodes: readonly PlanNode[];
+  /** The results, then one value per check (see src/core/checks.ts): the executable checks those after the run. */
   readonly outputs: readonly Operand[];
+  readonly checks: readonly CheckParams[];
+}
+
+/** The results of a plan's run and the values its checks read (the trailing outputs). */
+export function splitChecked<T>(plan: Plan, outputs: readonly T[]): { results: T[]; checked: T[] } {
+  const n = outputs.length - plan.checks.length;
+  return { results: outputs.slice(0, n), checked: outputs.slice(n) };
+}
+
+/** The jaxpr with its `check` equations taken out: each one's result is its first operand, its checked values an extra output. */
+function extractChecks(jaxpr: Jaxpr): { jaxpr: Jaxpr; checks: CheckParams[] } {
+  const checks: CheckParams[] = [];
+  const checked: Atom[] = [];
+  const replace = new Map<Var, Atom>();
+  const atom = (a: Atom): Atom => (a instanceof Var ? (replace.get(a) ?? a) : a);
+  const eqns: JaxprEqn[] = [];
+  for (const e of jaxpr.eqns) {
+    const inputs = e.inputs.map(atom);
+    if (e.primitive.name !== "check") {
+      eqns.push(eqn(e.primitive, inputs, e.params, e.outputs));
+      continue;
+    }
+    replace.set(e.outputs[0]!, inputs[0]!);
+    checked.push(inputs[1]!);
+    checks.push(e.params as CheckParams);
+  }
+  return { jaxpr: new Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [...jaxpr.outvars.map(atom), ...checked]), checks };
 }
 
 /** The element type and length of a value in a plan (for buffers its executor allocates). */
@@ -101,7 +130,8 @@ export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan 
   const consts = [...closed.consts];
   const constvars = [...closed.jaxpr.constvars];
   const target = options?.target ?? "cpu";
-  const selected = condsToSelects(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars, target), consts, constvars, target);
+  const { jaxpr: unchecked, checks } = extractChecks(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars, target));
+  const selected = condsToSelects(unchecked, consts, constvars, target);
   const speed = options?.splitReductions ?? target === "webgpu";
   const jaxpr = dce(speed || options?.loopLimit !== undefined ? splitLargeReductions(selected, { speed, loopLimit: options?.loopLimit }) : selected);
   const groups: (JaxprEqn[] | JaxprEqn)[] = [];
@@ -134,7 +164,7 @@ export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan 
     const program = lowerJaxpr(new ClosedJaxpr(new Jaxpr([], inputs, group, outputs), []), options);
     return { kind: "kernels", program, inputs: inputs.map(operand), outputs: outputs.map(slotOf) };
   });
-  const plan: Plan = { consts, inputs: jaxpr.invars.map((v) => v.aval), nodes, outputs: jaxpr.outvars.map(operand) };
+  const plan: Plan = { consts, inputs: jaxpr.invars.map((v) => v.aval), nodes, outputs: jaxpr.outvars.map(operand), checks };
   if (dumps("plan")) console.log(printPlan(plan));
   return plan;
 }
@@ -157,6 +187,13 @@ function printPlan(plan: Plan, indent = ""): string {
   return lines.join("\n");
 }
 
+/** A loop body's plan: its checks would have to run per iteration, which the runner does not do. */
+function bodyPlan(closed: ClosedJaxpr, options?: LoweringOptions): Plan {
+  const plan = planJaxpr(closed, options);
+  if (plan.checks.length) throw new LoweringError(`lowering: a check (${plan.checks.map((c) => c.check).join(", ")}) inside a loop body runs only on the interpreter`);
+  return plan;
+}
+
 function loopNode(e: JaxprEqn, operand: (a: Atom) => Operand, slotOf: (v: Var) => number, options?: LoweringOptions): PlanNode {
   const inputs = e.inputs.map(operand);
   const outputs = e.outputs.map(slotOf);
@@ -165,12 +202,12 @@ function loopNode(e: JaxprEqn, operand: (a: Atom) => Operand, slotOf: (v: Var) =
     const condConsts = inputs.slice(0, p.cond_nconsts);
     const bodyConsts = inputs.slice(p.cond_nconsts, p.cond_nconsts + p.body_nconsts);
     const carries = inputs.slice(p.cond_nconsts + p.body_nconsts);
-    return { kind: "while", cond: planJaxpr(p.cond_jaxpr, options), body: planJaxpr(p.body_jaxpr, options), condConsts, bodyConsts, carries, outputs };
+    return { kind: "while", cond: bodyPlan(p.cond_jaxpr, options), body: bodyPlan(p.body_jaxpr, options), condConsts, bodyConsts, carries, outputs };
   }
   const p = e.params as { jaxpr: ClosedJaxpr; length: number; reverse: boolean; num_consts: number; num_carry: number };
   return {
     kind: "scan",
-    body: planJaxpr(p.jaxpr, options),
+    body: bodyPlan(p.jaxpr, options),
     length: p.length,
     reverse: p.reverse,
     consts: inputs.slice(0, p.num_consts),

@@ -5,9 +5,10 @@
  */
 import type { ShapedArray } from "../core/aval.js";
 import { type Array, arrayFromHost } from "../core/array.js";
+import { runCheck } from "../core/checks.js";
 import { type HostData, allocHost } from "../core/hostData.js";
 import type { BufferRef, Program } from "../lowering/lower.js";
-import { type Plan, layoutOf } from "../lowering/plan.js";
+import { type Plan, layoutOf, splitChecked } from "../lowering/plan.js";
 import { CpuDevice } from "./cpu.js";
 import { type PlanDevice, runPlan } from "./planRunner.js";
 
@@ -41,8 +42,12 @@ export function cpuExecutable(program: Program, constants: readonly Array[], out
   return (args) => runProgram(cpu, program, args.map((a) => a.dataSync()), consts).map((data, i) => arrayFromHost(data, outAvals[i]!));
 }
 
-/** The executable of a plan on the CPU (by default on the process's shared CPU device). */
+/** The executable of a plan on the CPU (by default on the process's shared CPU device); its checks run after each call. */
 export function cpuPlanExecutable(plan: Plan, cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
   const device = hostDevice(cpu);
-  return (args) => runPlan(device, plan, args);
+  return (args) => {
+    const { results, checked } = splitChecked(plan, runPlan(device, plan, args));
+    checked.forEach((x, i) => runCheck(plan.checks[i]!, x.dataSync()));
+    return results;
+  };
 }

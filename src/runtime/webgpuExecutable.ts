@@ -4,6 +4,7 @@
  * device (read with `await x.data()`) and feed later calls without copies.
  */
 import { type Array, ArrayImpl, type Buffer } from "../core/array.js";
+import { runCheck } from "../core/checks.js";
 import type { DType } from "../core/dtype.js";
 import { type HostData, allocHost } from "../core/hostData.js";
 import type { NarrowDType } from "../lowering/kernelIr.js";
@@ -11,7 +12,7 @@ import type { Kernel } from "../lowering/kernelIr.js";
 import { type BufferRef, type Program, scalarTypeOf } from "../lowering/lower.js";
 import { chooseKernel, packedSliceKernel, packedWriteKernel } from "./packedCopy.js";
 import { elementBits, narrowOf, packedWords } from "../lowering/packing.js";
-import { type Plan, layoutOf } from "../lowering/plan.js";
+import { type Plan, layoutOf, splitChecked } from "../lowering/plan.js";
 import { packHost, unpackHost } from "./packedHost.js";
 import { type PlanDevice, bindArgs, mapConsts, runPlan, runPlanInto } from "./planRunner.js";
 import type { DeviceBuffer, WebGpuDevice } from "./webgpu.js";
@@ -131,25 +132,45 @@ export function webgpuPlanExecutable(gpu: WebGpuDevice, plan: Plan): (args: read
     return owned ? device.toArray(buffer, c.aval) : c;
   });
   const deferred = hasWhile(plan);
+  /** Reads the checked values of a run (from queued work), lets go of them with `done`, and runs the plan's checks. */
+  const check = async (checked: readonly DeviceBuffer[], done: () => void): Promise<void> => {
+    let data: HostData[];
+    try {
+      data = await Promise.all(checked.map((b) => gpu.readNow(b)));
+    } finally {
+      done();
+    }
+    checked.forEach((_, i) => runCheck(plan.checks[i]!, data[i]!));
+  };
   return (args) => {
     if (!deferred && !gpu.busy) {
+      let outputs: Array[];
       try {
-        return runPlan(device, resident, args);
+        outputs = runPlan(device, resident, args);
       } finally {
         gpu.scheduleFlush();
       }
+      const { results, checked } = splitChecked(plan, outputs);
+      // The checks read back: they run queued, and a failure is raised by the next read.
+      if (checked.length) {
+        // A checked value may be an argument or a result, and several checks may read one array.
+        const mine = new Set(checked.filter((x) => !results.includes(x) && !args.includes(x)));
+        gpu.enqueue(() => check(checked.map((x) => ((x as ArrayImpl).buffer as WebGpuArrayBuffer).handle), () => mine.forEach((x) => x.dispose())));
+      }
+      return results;
     }
     // The arguments' buffers are taken now: the caller may dispose the arrays before the queued run starts.
     const bound = bindArgs(device, resident, args);
     const outs = resident.outputs.map((o) => device.allocate(o.aval));
-    const arrays = outs.map((b, i) => device.toArray(b, resident.outputs[i]!.aval));
+    const { results, checked } = splitChecked(plan, outs);
     gpu.enqueue(async () => {
       try {
         await runPlanInto(device, resident, bound, outs);
       } finally {
         gpu.flush();
       }
+      await check(checked, () => checked.forEach((b) => gpu.release(b)));
     });
-    return arrays;
+    return results.map((b, i) => device.toArray(b, resident.outputs[i]!.aval));
   };
 }

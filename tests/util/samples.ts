@@ -55,6 +55,7 @@ export const SAMPLES: Record<string, () => Sample> = {
   clamp: () => ({ inputs: [f([]), f([2, 3]), f([2, 3]).mul(3)], params: {} }),
   custom_vjp_call: () => ({ inputs: [f([3])], params: customCallParams("custom_vjp_call") }),
   custom_jvp_call: () => ({ inputs: [f([3])], params: customCallParams("custom_jvp_call") }),
+  check: () => ({ inputs: [f([2, 3]), i([1, 2])], params: { check: "gmm_group_sizes", args: ["gmm", 3] } }),
   custom_lin: () => ({ inputs: [f([3]), f([3])], params: { num_res: 1, res_tree: null, out_avals: [f([3]).aval], call: null } }),
   jit: () => ({ inputs: [f([3])], params: { name: "double", jaxpr: makeJaxpr((x: Array) => x.mul(2))(f([3])), device: "interpreter" } }),
   cond: () => ({

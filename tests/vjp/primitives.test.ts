@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Array as JaxArray, bind, checkGrads, gmm, lax, numpy as np, reference, tgmm } from "../../src/index.js";
+import { check } from "../../src/ops/lax/check.js";
+import { GROUP_SIZES_CHECK } from "../../src/ops/gmm/primitives.js";
 import { isNonDifferentiable } from "../../src/vjp/ad.js";
 import { randomArray, rng } from "../util/random.js";
 
@@ -36,6 +38,7 @@ const CASES: Record<string, [(...xs: A[]) => unknown, A[]]> = {
   erf: [call1("erf"), [r([3])]],
   erf_inv: [call1("erf_inv"), [unit([3])]],
   neg: [call1("neg"), [r([3])]],
+  check: [(x: A) => check(x, i32([1, 2]), GROUP_SIZES_CHECK, ["gmm", 3]).mul(x), [r([3])]],
   abs: [call1("abs"), [r([3]).add(0.01)]],
   add: [call1("add"), [r([2, 3]), r([1, 3])]],
   add_any: [call1("add_any"), [r([2, 3]), r([2, 3])]],

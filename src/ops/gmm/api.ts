@@ -29,9 +29,11 @@ interface CommonOptions {
   /** A registered backend's name (`gmmBackends()`); default "reference". */
   backend?: string;
   /**
-   * Inside jit, check that no group size is negative and that they sum to at most m when the call runs (an
-   * error then; it runs on the host). Concrete sizes are always checked before the call. Without it, traced
-   * sizes are used as they are: a negative size counts as 0 and rows past m are dropped.
+   * Inside jit, check that no group size is negative and that they sum to at most m when the call runs: on the
+   * interpreter and the cpu device the call then throws, on webgpu the sizes are read back after the call and
+   * the next read throws (the kernels stay the same; the sizes are one more output). Not inside loop bodies on
+   * the kernel devices. Concrete sizes are always checked before the call. Without it, traced sizes are used as
+   * they are: a negative size counts as 0 and rows past m are dropped.
    */
   checkGroupSizes?: boolean;
 }

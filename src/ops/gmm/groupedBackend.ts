@@ -15,7 +15,7 @@ import { bindGmm, bindTgmm } from "./rules.js";
 
 /** The backend `name`, with its grouped kernels registered for `target`. */
 export function groupedKernelBackend(name: string, target: LoweringTarget): GmmBackend {
-  // checkGroupSizes needs the host: those calls keep the decomposition, which says so.
+  // With checkGroupSizes the decomposition runs: this call without it, then a check of the sizes.
   const served = (p: GmmParams | TgmmParams, t: string): boolean => p.backend === name && t === target && !p.check_group_sizes;
   registerKernelRule(gmmP, served, (e, inputs, _outShape, outType, options, materialize) =>
     groupedGmm(inputs, outType, { transposeRhs: (e.params as GmmParams).transpose_rhs, target: options.target, materialize }),

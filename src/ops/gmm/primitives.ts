@@ -9,6 +9,7 @@
 import { ShapedArray } from "../../core/aval.js";
 import { Array, arrayFromHost } from "../../core/array.js";
 import { type DType, isFloat, isInteger } from "../../core/dtype.js";
+import { registerChecker } from "../../core/checks.js";
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { type HostData, allocHost, roundResult, wrapInt } from "../../core/hostData.js";
 import { type HostTensor, definePrimitive } from "../../core/primitive.js";
@@ -24,7 +25,7 @@ interface CommonParams {
   /** Whether `existingOut` is the fifth operand. */
   readonly existing_out: boolean;
   readonly backend: string;
-  /** Negative sizes and `sum(groupSizes) > m` are an error when the call runs (only where it runs on the host). */
+  /** Negative sizes and `sum(groupSizes) > m` are an error when the call runs (see src/core/checks.ts). */
   readonly check_group_sizes: boolean;
 }
 
@@ -90,6 +91,10 @@ export function checkGroupSizeValues(name: string, groupSizes: HostData, m: numb
   }
   if (total > m) throw new GroupSizesError(`${name}: sum(groupSizes) is ${total}, more than the ${m} rows`);
 }
+
+/** The checker of `checkGroupSizes` inside jit on the kernel devices (args: the function's name and m). */
+export const GROUP_SIZES_CHECK = "gmm_group_sizes";
+registerChecker(GROUP_SIZES_CHECK, (data, [name, m]) => checkGroupSizeValues(String(name), data, Number(m)));
 
 const hostArrays = (inputs: readonly HostTensor[]): Array[] => inputs.map((t) => arrayFromHost(t.data, new ShapedArray(t.shape, t.dtype)));
 const toHost = (x: Array): HostTensor => ({ shape: x.shape, dtype: x.dtype, data: x.dataSync() });

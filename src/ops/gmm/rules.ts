@@ -10,16 +10,17 @@ import type { Array } from "../../core/array.js";
 import type { ShapedArray } from "../../core/aval.js";
 import { ArgumentError } from "../../core/errors.js";
 import { registerDecomposition } from "../../lowering/decompositions.js";
-import { LoweringError } from "../../lowering/lower.js";
+import type { Primitive } from "../../core/primitive.js";
 import { traceToJaxpr } from "../../trace/stage.js";
 import { bind1 } from "../../trace/trace.js";
 import { type Tangent, UndefPrimal, Zero, defJvp, defTranspose, instantiate, isZero } from "../../vjp/ad.js";
 import * as lax from "../lax/api.js";
+import { check } from "../lax/check.js";
 import { addTangentTerms } from "../lax/elementwise.js";
 import { type GmmCall, type TgmmCall, type Tiles, bindsOwnPrimitive, getGmmBackend } from "./backend.js";
 import { gmmByGroups, tgmmByGroups } from "./decomposition.js";
 import { activeRows, zeros } from "./groups.js";
-import { type GmmParams, REFERENCE_BACKEND, type TgmmParams, gmmP, tgmmP } from "./primitives.js";
+import { GROUP_SIZES_CHECK, type GmmParams, REFERENCE_BACKEND, type TgmmParams, gmmP, tgmmP } from "./primitives.js";
 
 export interface GmmBindOptions extends GmmCall {
   readonly dlhsTiling?: Tiles;
@@ -156,24 +157,33 @@ defTranspose(tgmmP, ([ct], inputs, params) => {
 
 /**
  * The forward function the lowering stages for a call: the backend's, or the generic-lax one for `reference` and
- * for backends binding their own primitive on a device their kernel rule does not serve.
+ * for backends binding their own primitive on a device their kernel rule does not serve. With
+ * `check_group_sizes`, the same call without it, followed by a `check` of the sizes against the m rows.
  */
-function staged<P extends { backend: string; check_group_sizes: boolean }>(name: string, params: P, inAvals: readonly ShapedArray[], forward: (xs: Array[]) => Array) {
+function staged<P extends { backend: string; check_group_sizes: boolean }>(
+  primitive: Primitive<P>,
+  params: P,
+  inAvals: readonly ShapedArray[],
+  rows: number,
+  forward: (xs: Array[]) => Array,
+) {
+  const name = primitive.name;
   if (params.check_group_sizes) {
-    throw new LoweringError(`${name}: checkGroupSizes checks the sizes on the host: run it on the interpreter (the cpu device falls back to it) or drop the option`);
+    const unchecked = { ...params, check_group_sizes: false };
+    return traceToJaxpr((...xs) => [check(bind1(primitive, xs, unchecked), lax.convertElementType(xs[2]!, "int32"), GROUP_SIZES_CHECK, [name, rows])], inAvals, name);
   }
   return traceToJaxpr((...xs) => [forward(xs)], inAvals, name);
 }
 
 registerDecomposition(gmmP, (params, inAvals) =>
-  staged("gmm", params, inAvals, (xs) => {
+  staged(gmmP, params, inAvals, inAvals[0]!.shape[0]!, (xs) => {
     const forward = params.backend === REFERENCE_BACKEND || bindsOwnPrimitive(params.backend) ? gmmByGroups : getGmmBackend(params.backend).gmm;
     return forward(xs[0]!, xs[1]!, xs[2]!, gmmCallOf(params, xs));
   }),
 );
 
 registerDecomposition(tgmmP, (params, inAvals) =>
-  staged("tgmm", params, inAvals, (xs) => {
+  staged(tgmmP, params, inAvals, inAvals[0]!.shape[1]!, (xs) => {
     const forward = params.backend === REFERENCE_BACKEND || bindsOwnPrimitive(params.backend) ? tgmmByGroups : getGmmBackend(params.backend).tgmm;
     return forward(xs[0]!, xs[1]!, xs[2]!, tgmmCallOf(params, xs));
   }),

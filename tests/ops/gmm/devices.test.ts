@@ -5,7 +5,7 @@
  * kernel backends get on each device.
  */
 import { describe, expect, it } from "vitest";
-import { type Array as A, ArrayImpl, gmm, grad, jit, lax, numpy as np, tgmm } from "../../../src/index.js";
+import { type Array as A, ArrayImpl, GroupSizesError, gmm, grad, jit, lax, numpy as np, tgmm } from "../../../src/index.js";
 import { expectClose } from "../../util/assert.js";
 import { randomArray, rng } from "../../util/random.js";
 import { webgpuDevice } from "../../util/webgpu.js";
@@ -47,9 +47,38 @@ describe.each(kernelDevices)("on the %s device", (device) => {
   });
 });
 
-it.runIf(gpu)("checkGroupSizes needs the host: on the webgpu device it says so", () => {
-  const f = jit((x: A, w: A, s: A) => gmm(x, w, s, { checkGroupSizes: true }), { device: "webgpu" });
-  expect(() => f(np.ones([4, 2]), np.ones([2, 2, 3]), sizes([2, 2]))).toThrow(/gmm: checkGroupSizes checks the sizes on the host: run it on the interpreter \(the cpu device falls back to it\) or drop the option/);
+describe("checkGroupSizes under jit on the kernel devices", () => {
+  const program = (backend: string) => (x: A, w: A, s: A) => [gmm(x, w, s, { backend, checkGroupSizes: true }), tgmm(x.T, x, s, { backend, checkGroupSizes: true })];
+  const [x, w] = [randomArray(next, [6, 4]), randomArray(next, [2, 4, 3])];
+
+  it("keeps the grouped kernels (the sizes are checked beside them) and reads the sizes back once per call", () => {
+    for (const [backend, target] of [["cpu", "cpu"], ["wgsl", "webgpu"]] as const) {
+      const plan = planJaxpr(jit(program(backend)).lower(x, w, sizes([2, 3])), { target });
+      expect(plan.checks.map((c) => c.args)).toEqual([["gmm", 6], ["tgmm", 6]]);
+      expect(plan.nodes.flatMap((n) => (n.kind === "kernels" ? n.program.steps : [])).length).toBe(2);
+    }
+  });
+
+  it.runIf(gpu)("on webgpu, bad sizes fail the next read with the check's message; good ones give the reference's values", async () => {
+    const f = jit(program("wgsl"), { device: "webgpu" });
+    const [good, goodT] = f(x, w, sizes([2, 3])) as A[];
+    const [expected, expectedT] = jit(program("reference"), { device: "interpreter" })(x, w, sizes([2, 3])) as A[];
+    expectClose(await good!.data(), expected!.dataSync(), 1e-5, 1e-5);
+    expectClose(await goodT!.data(), expectedT!.dataSync(), 1e-5, 1e-5);
+    const [bad] = f(x, w, sizes([4, 5])) as A[];
+    await expect(bad!.data()).rejects.toThrow("gmm: sum(groupSizes) is 9, more than the 6 rows");
+    f(x, w, sizes([-1, 3]));
+    await expect(good!.data()).rejects.toThrow(GroupSizesError);
+    expectClose(await good!.data(), expected!.dataSync(), 1e-5, 1e-5);
+  });
+
+  it.runIf(gpu)("on webgpu, a checked value that is also a result or read by two checks stays intact", async () => {
+    const f = jit((a: A, b: A, s: A) => [...program("wgsl")(a, b, s), s], { device: "webgpu" });
+    const runs = [sizes([2, 3]), sizes([1, 4])].map((s) => f(x, w, s) as A[]);
+    for (const [k, run] of runs.entries()) expect(globalThis.Array.from(await run[2]!.data())).toEqual([[2, 3], [1, 4]][k]);
+    const later = jit((a: A) => a.mul(2), { device: "webgpu" })(x);
+    expectClose(await later.data(), x.mul(2).dataSync(), 0, 0);
+  });
 });
 
 describe("the kernel backends on each kernel device", () => {
