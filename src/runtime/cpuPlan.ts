@@ -14,10 +14,15 @@ import { type PlanDevice, runPlan } from "./planRunner.js";
 
 /** Runs a kernel program on host buffers (its inputs in order); returns a buffer per output. */
 export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly HostData[], consts: readonly HostData[] = []): HostData[] {
-  const temps = program.temps.map((t) => allocHost(t.dtype, t.length));
-  const resolve = (ref: BufferRef): HostData => (ref.kind === "input" ? inputs : ref.kind === "const" ? consts : temps)[ref.index]!;
-  for (const step of program.steps) cpu.run(step.kernel, step.buffers.map(resolve));
-  return program.outputs.map((out) => (out.kind === "literal" ? allocHost(out.dtype, 1).fill(out.value) : resolve(out)));
+  // The program's buffers in one list: inputs, constants, temporaries.
+  const index = (ref: BufferRef): number => (ref.kind === "input" ? 0 : ref.kind === "const" ? inputs.length : inputs.length + consts.length) + ref.index;
+  const steps = program.steps.map((s) => ({ kernel: s.kernel, buffers: s.buffers.map(index) }));
+  const temps = program.outputs.flatMap((out) => (out.kind === "temp" ? [index(out)] : []));
+  const results = cpu.runSteps(steps, [...inputs, ...consts, ...program.temps], temps);
+  return program.outputs.map((out) => {
+    if (out.kind === "literal") return allocHost(out.dtype, 1).fill(out.value);
+    return out.kind === "temp" ? results[temps.indexOf(index(out))]! : (out.kind === "input" ? inputs : consts)[out.index]!;
+  });
 }
 
 function hostDevice(cpu: CpuDevice): PlanDevice<HostData> {
