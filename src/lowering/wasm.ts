@@ -342,7 +342,40 @@ class Renderer {
   }
 
   stmts(stmts: readonly Stmt[]): void {
-    for (const s of stmts) this.stmt(s);
+    for (let i = 0; i < stmts.length; ) {
+      const copied = this.copyRun(stmts, i);
+      if (copied === 0) this.stmt(stmts[i]!);
+      i += copied || 1;
+    }
+  }
+
+  /**
+   * Statements i, i+1, … that copy consecutive elements of one 32-bit buffer to consecutive elements of another
+   * (a packing kernel's `dst[a + j] = src[b + j]`), rendered four at a time as vector loads and stores; returns
+   * how many it rendered (0 when they are not such a run).
+   */
+  copyRun(stmts: readonly Stmt[], i: number): number {
+    const wide = (buffer: number): boolean => this.kernel.buffers[buffer]!.type !== "bool" && !this.kernel.buffers[buffer]!.packed;
+    const copyAt = (s: Stmt | undefined): { dst: Extract<Stmt, { k: "store" }>; src: Extract<Expr, { k: "load" }> } | undefined =>
+      s?.k === "store" && s.value.k === "load" && s.value.buffer !== s.buffer && wide(s.buffer) && wide(s.value.buffer) ? { dst: s, src: s.value } : undefined;
+    const first = copyAt(stmts[i]);
+    if (!first) return 0;
+    const [dst0, src0] = [offsetOf(first.dst.index), offsetOf(first.src.index)];
+    let n = 1;
+    for (let next = copyAt(stmts[i + n]); next; next = copyAt(stmts[i + n])) {
+      const [dst, src] = [offsetOf(next.dst.index), offsetOf(next.src.index)];
+      const follows = next.dst.buffer === first.dst.buffer && next.src.buffer === first.src.buffer && dst.base === dst0.base && src.base === src0.base;
+      if (!follows || dst.offset !== dst0.offset + n || src.offset !== src0.offset + n) break;
+      n++;
+    }
+    const vectors = Math.floor(n / 4);
+    for (let v = 0; v < vectors; v++) {
+      const at = stmts[i + 4 * v] as Extract<Stmt, { k: "store" }>;
+      this.address(at.buffer, at.index);
+      this.address((at.value as Extract<Expr, { k: "load" }>).buffer, (at.value as Extract<Expr, { k: "load" }>).index);
+      this.body.simdMemory(SIMD.v128Load, 2, 0).simdMemory(SIMD.v128Store, 2, 0);
+    }
+    return 4 * vectors;
   }
 
   stmt(s: Stmt): void {
@@ -460,6 +493,21 @@ export interface WasmKernel {
   readonly bytes: Uint8Array;
   /** Names of the `WASM_IMPORTS` the module imports, in order. */
   readonly imports: readonly string[];
+}
+
+/** An i32 sum as its non-constant terms (compared as text) and its constant part. */
+function offsetOf(e: Expr): { base: string; offset: number } {
+  const terms: Expr[] = [];
+  let offset = 0;
+  const visit = (x: Expr): void => {
+    if (x.k === "binary" && x.op === "add") {
+      visit(x.a);
+      visit(x.b);
+    } else if (x.k === "const") offset += x.value;
+    else terms.push(x);
+  };
+  visit(e);
+  return { base: JSON.stringify(terms), offset };
 }
 
 /** The module of one kernel: `run(offset0, offset1, ...)` runs every invocation on buffers at those byte offsets. */
