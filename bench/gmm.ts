@@ -6,9 +6,10 @@
  * only, as g = 64 is 64 times the work), and the best equivalent @jax-js/jax program: a loop of per-group
  * matmuls over the rows of each group (sizes known when it is traced, an advantage a masked dense product does
  * not need, at G times the FLOPs). Group sizes are a device array on our side, never read by the host.
+ * tgmm (the weight gradient: [k, m]ᵀ-grouped by [m, n] into [g, k, n]) beside the dense [k, m]·[m, n] product.
  */
 import * as jjs from "@jax-js/jax";
-import { type Array as JaxArray, devicePut, gmm, jit, numpy as np } from "../src/index.js";
+import { type Array as JaxArray, devicePut, gmm, jit, numpy as np, tgmm } from "../src/index.js";
 import { randomArray, rng } from "../tests/util/random.js";
 import { type Row, median } from "./harness.js";
 
@@ -43,6 +44,9 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
   const dense = devicePut(randomArray(next, [K, N]), device);
   const denseProduct = jit((x: A, w: A) => np.matmul(x, w), { device });
   const denseMs = await median(() => read(denseProduct(lhs, dense)), timed);
+  const lhsT = devicePut(np.transpose(hostLhs, [1, 0]), device);
+  const grads = devicePut(randomArray(next, [m, N]), device);
+  const denseTMs = await median(() => read(denseProduct(lhsT, grads)), timed);
   for (const g of [8, 64]) {
     const hostRhs = randomArray(next, [g, K, N]);
     const rhs = devicePut(hostRhs, device);
@@ -56,6 +60,9 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
       const ms = await median(() => read(ours(lhs, rhs, sizes)), timed);
       const rate = { amount: flops, unit: "GFLOP/s" as const };
       rows.push({ name: `${label} vs dense`, medianMs: ms, rate, comparison: { name: `dense dot_general ${m}×${K}×${N}`, medianMs: denseMs } });
+      const weightGrad = jit((x: A, y: A, s: A) => tgmm(x, y, s, { backend, numActualGroups: g }), { device });
+      const tms = await median(() => read(weightGrad(lhsT, grads, sizes)), timed);
+      rows.push({ name: label.replace("gmm", "tgmm") + " vs dense", medianMs: tms, rate, comparison: { name: `dense dot_general ${K}×${m}×${N}`, medianMs: denseTMs } });
       if (g === 8) {
         const ragged = jit((x: A, w: A, s: A) => gmm(x, w, s, { backend: "ragged-dot" }), { device });
         const rms = await median(() => read(ragged(lhs, rhs, sizes)), { warmup: 1, runs: 1 });
