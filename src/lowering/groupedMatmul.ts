@@ -11,7 +11,7 @@
  *   select, so a NaN or Inf in a row or an expert that takes no part never reaches an output. transposeRhs
  *   only changes rhs's indexing. On the CPU a large rhs is packed into column blocks first, as dot_general's.
  * - tgmm: an invocation owns a tm×tn block of one group's [k, n] result and contracts over exactly that
- *   group's rows, adding existingOut.
+ *   group's rows (where each group starts comes from a small kernel before it), adding existingOut.
  * Both accumulate in the result's compute type (f32 for narrow floats) and store through the usual epilogue
  * (a narrow result rounds once). Ragged edges clamp loads and guard stores, so any m, k, n work.
  */
@@ -19,7 +19,7 @@ import { sizeOf } from "../core/shape.js";
 import { type LoweringTarget, blockedAccumulators, chooseDotTiling, packRhs, packsRhs } from "./dot.js";
 import { type Expr, type ScalarType, type Stmt, accumulatorName, binary, c, cast, gid, select, v } from "./kernelIr.js";
 import type { Block, KernelContext, Value } from "./lower.js";
-import { allOf, fresh, i32 } from "./rules/common.js";
+import { allOf, fresh, i32, lazy } from "./rules/common.js";
 
 export interface GroupedGmmOptions {
   readonly transposeRhs: boolean;
@@ -151,15 +151,53 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
   });
 }
 
-/** tgmm: `lhs [k,m]`, `rhs [m,n]`, `groupSizes [G]`, `groupOffset []`, `existingOut [g,k,n]`? → `[g,k,n]`. */
-export function groupedTgmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Value[], outShape: readonly number[], outType: ScalarType, target: LoweringTarget): Value {
+/**
+ * Where each of the G groups starts, and where the last one ends: `[G+1]` i32, rows past m belonging to none (a
+ * negative size counts as 0). A kernel of its own, G+1 invocations each adding up the sizes before it, so that a
+ * tgmm invocation finds its group's rows in two loads instead of walking the G groups.
+ */
+function groupStarts(groupSizes: Value, m: number, materialize: (value: Value) => Value): Value {
+  const G = groupSizes.shape[0]!;
+  const [start, j] = [fresh("start"), fresh("j")];
+  const startV = v(start, "i32");
+  return materialize(
+    lazy([G + 1], "i32", true, ([upTo], ctx) => {
+      ctx.emitOnce(start, () => {
+        const size = binary("max", asI32(groupSizes.at([v(j, "i32")], ctx)), i32(0));
+        // start + min(size, m - start): never past m, and no overflow for huge sizes.
+        const next = binary("add", startV, binary("min", size, binary("sub", i32(m), startV)));
+        return [
+          { k: "declare", name: start, init: i32(0) },
+          { k: "for", name: j, start: i32(0), end: upTo!, trips: G, body: [{ k: "assign", name: start, value: next }] },
+        ];
+      });
+      return startV;
+    }),
+  );
+}
+
+/**
+ * tgmm: `lhs [k,m]`, `rhs [m,n]`, `groupSizes [G]`, `groupOffset []`, `existingOut [g,k,n]`? → `[g,k,n]`. On the
+ * CPU rhs is packed into column blocks first (as dot_general's), and invocations step through the k blocks of one
+ * column block first, so the group's rows of the packed block are read while they are cached.
+ */
+export function groupedTgmm(
+  [lhs, rhs, groupSizes, groupOffset, existingOut]: Value[],
+  outShape: readonly number[],
+  outType: ScalarType,
+  target: LoweringTarget,
+  materialize: (value: Value) => Value,
+): Value {
   const [g, k, n] = outShape as [number, number, number];
   const m = lhs!.shape[1]!;
   const { tm, tn } = chooseDotTiling(g, k, n, m, target);
   const [kBlocks, nBlocks] = [Math.max(1, Math.ceil(k / tm)), Math.max(1, Math.ceil(n / tn))];
   const key = fresh("tgmm");
   const name = (s: string): string => `${key}${s}`;
-  const [a0, n0, grp, lo, hi, r] = ["a0", "n0", "grp", "lo", "hi", "r"].map((s) => v(name(s), "i32")) as [Expr, Expr, Expr, Expr, Expr, Expr];
+  const [a0, n0, nb, grp, r] = ["a0", "n0", "nb", "grp", "r"].map((s) => v(name(s), "i32")) as [Expr, Expr, Expr, Expr, Expr];
+  const rhsAt = (column: Expr, row: Expr, ctx: KernelContext): Expr => cast(rhs!.at([row, column], ctx), outType);
+  const packed = sizeOf(outShape) > 0 && packsRhs(k, m, n, target) ? packRhs(key, { batch: 1, k: m, n, nBlocks, tn }, outType, materialize, (_b, column, row, ctx) => rhsAt(column, row, ctx)) : undefined;
+  const starts = sizeOf(outShape) > 0 ? groupStarts(groupSizes!, m, materialize) : undefined;
 
   const block: Block = {
     grid: sizeOf(outShape) === 0 ? 0 : g * kBlocks * nBlocks,
@@ -176,23 +214,25 @@ export function groupedTgmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Va
 
   const compute = (ctx: KernelContext): Stmt[] => {
     const rest = kBlocks * nBlocks;
-    const visit = (local: Expr, start: Expr, end: Expr): Stmt[] => [
-      { k: "if", cond: binary("eq", local, grp), then: [{ k: "assign", name: name("lo"), value: start }, { k: "assign", name: name("hi"), value: end }] },
-    ];
     const rows = Array.from({ length: tm }, (_, i) => cast(lhs!.at([v(name(`ra${i}`), "i32"), r], ctx), outType));
-    const cols = Array.from({ length: tn }, (_, j) => cast(rhs!.at([r, v(name(`cb${j}`), "i32")], ctx), outType));
+    const cols = Array.from({ length: tn }, (_, j) => (packed ? packed.at([i32(0), nb, r, i32(j)], ctx) : rhsAt(v(name(`cb${j}`), "i32"), r, ctx)));
+    // With a packed rhs, k blocks step fastest (one packed column block read by consecutive invocations).
+    const [inner, outer] = packed ? [kBlocks, nBlocks] : [nBlocks, kBlocks];
+    const innerBlock = inner === 1 ? i32(0) : binary("rem", gid, i32(inner));
+    const outerBlock = outer === 1 ? i32(0) : binary("rem", binary("div", gid, i32(inner)), i32(outer));
+    const [kBlock, nBlock] = packed ? [innerBlock, outerBlock] : [outerBlock, innerBlock];
+    const first = binary("add", grp, asI32(groupOffset!.at([], ctx)));
     return [
       { k: "let", name: name("grp"), value: rest === 1 ? gid : binary("div", gid, i32(rest)) },
-      { k: "let", name: name("a0"), value: times(kBlocks === 1 ? i32(0) : binary("rem", binary("div", gid, i32(nBlocks)), i32(kBlocks)), tm) },
-      { k: "let", name: name("n0"), value: times(nBlocks === 1 ? i32(0) : binary("rem", gid, i32(nBlocks)), tn) },
-      { k: "let", name: name("off"), value: asI32(groupOffset!.at([], ctx)) },
+      { k: "let", name: name("nb"), value: nBlock },
+      { k: "let", name: name("a0"), value: times(kBlock, tm) },
+      { k: "let", name: name("n0"), value: times(nb, tn) },
       ...Array.from({ length: tm }, (_, i): Stmt => ({ k: "let", name: name(`ra${i}`), value: rowOf(i) })),
       ...Array.from({ length: tn }, (_, j): Stmt => ({ k: "let", name: name(`cb${j}`), value: colOf(j) })),
       ...Array.from({ length: tm }, (_, i) => Array.from({ length: tn }, (_, j): Stmt => ({ k: "declare", name: accumulatorName(key, i, j), init: c(0, outType) }))).flat(),
-      { k: "declare", name: name("lo"), init: i32(0) },
-      { k: "declare", name: name("hi"), init: i32(0) },
-      ...groupWalk(key, groupSizes!, m, ctx, visit),
-      { k: "for", name: name("r"), start: lo, end: hi, body: [{ k: "rank1", acc: key, rows, cols }], trips: m },
+      { k: "let", name: name("lo"), value: starts!.at([first], ctx) },
+      { k: "let", name: name("hi"), value: starts!.at([plus(first, 1)], ctx) },
+      { k: "for", name: name("r"), start: v(name("lo"), "i32"), end: v(name("hi"), "i32"), body: [{ k: "rank1", acc: key, rows, cols }], trips: m },
     ];
   };
 

@@ -20,7 +20,7 @@ export function groupedKernelBackend(name: string, target: LoweringTarget): GmmB
   registerKernelRule(gmmP, served, (e, inputs, _outShape, outType, options, materialize) =>
     groupedGmm(inputs, outType, { transposeRhs: (e.params as GmmParams).transpose_rhs, target: options.target, materialize }),
   );
-  registerKernelRule(tgmmP, served, (_e, inputs, outShape, outType, options) => groupedTgmm(inputs, outShape, outType, options.target));
+  registerKernelRule(tgmmP, served, (_e, inputs, outShape, outType, options, materialize) => groupedTgmm(inputs, outShape, outType, options.target, materialize));
   return {
     name,
     bindsOwnPrimitive: true,
