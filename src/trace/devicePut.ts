@@ -28,6 +28,9 @@ export function devicePut<T>(tree: T, device: string): T {
     if (leaf instanceof Tracer) throw new ArgumentError("devicePut: the argument is a traced value; devicePut moves concrete arrays (call it outside jit and grad)");
     const x = asArray(leaf, "devicePut: x");
     if (x instanceof ArrayImpl && x.device === device) return x;
+    if (x instanceof ArrayImpl && !x.disposed && !x.buffer.readSync) {
+      throw new ArgumentError(`devicePut: x (${x.aval.toString()}) is on device '${x.device}', which is read asynchronously; bring it to the host with \`x = await deviceGet(x)\` first`);
+    }
     return executableFor(identity(x.aval), device)([x])[0]!;
   }, tree) as T;
 }

@@ -238,7 +238,7 @@ describe("devicePut and deviceGet", () => {
     const y = devicePut(x, "webgpu") as ArrayImpl;
     expect(y.device).toBe("webgpu");
     expect(devicePut(y, "webgpu")).toBe(y);
-    expect(() => devicePut(y, "cpu")).toThrow(/use await x.data\(\)/);
+    expect(() => devicePut(y, "cpu")).toThrow(/devicePut: x \(f32\[4\]\) is on device 'webgpu', which is read asynchronously; bring it to the host with `x = await deviceGet\(x\)` first/);
     expect(globalThis.Array.from(await y.data())).toEqual(globalThis.Array.from(x.dataSync()));
   });
 
