@@ -25,6 +25,7 @@ export {
   tgmm,
 } from "./ops/gmm/index.js";
 export * as random from "./ops/random/index.js";
+export * as quant from "./quant/index.js";
 export * as reference from "./reference.js";
 export * as tree from "./core/tree.js";
 export { makeJaxpr } from "./trace/stage.js";

@@ -1,0 +1,8 @@
+/**
+ * The `quant` namespace: qtypes, calibration, `quantize` / `dequantize` and the `QArray` they exchange (spec
+ * §E). Everything is written with lax primitives, so it composes with `jit`, `grad` and every device.
+ */
+export { QArray, QTYPES, type QType } from "../core/qarray.js";
+export { type Calibration, type CalibrationMethod, parseCalibration } from "./calibration.js";
+export { type QTypeInfo, qtypeInfo } from "./qtypes.js";
+export { type QuantizeOptions, dequantize, quantize } from "./quantize.js";
