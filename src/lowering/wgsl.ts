@@ -74,6 +74,7 @@ function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
   switch (op) {
     case "max":
     case "min":
+      return t === "f32" ? `wg_f${op}(${a}, ${b})` : `${op}(${a}, ${b})`;
     case "atan2":
       return `${op}(${a}, ${b})`;
     case "pow":

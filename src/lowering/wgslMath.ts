@@ -1,6 +1,7 @@
 /**
  * WGSL helper functions for the kernel IR ops WGSL lacks (erf, erf_inv, log1p, expm1, pow with JavaScript's
- * semantics, rounding half away from zero, range-checked shifts, integer division by zero as the interpreter does it) or computes too coarsely on some drivers
+ * semantics, rounding half away from zero, range-checked shifts, integer division by zero as the interpreter does it,
+ * max and min propagating NaN) or computes too coarsely on some drivers
  * (asin, acos), accurate to a few float32 ulps. The renderer calls them as `wg_<name>(...)` and appends the
  * definitions a shader uses.
  */
@@ -32,6 +33,8 @@ const EXPM1_SERIES = Array.from({ length: 10 }, (_, n) => 1 / factorial(n + 1));
  * non-finite constants.
  */
 const nanFrom = (x: string): string => `bitcast<f32>(bitcast<u32>(${x}) | 0x7fc00000u)`;
+/** Whether an f32 is a NaN, from its bits (a compiler may fold `x != x` away). */
+const isNan = (x: string): string => `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
 const infinityWithSignOf = (x: string): string => `bitcast<f32>((bitcast<u32>(${x}) & 0x80000000u) | 0x7f800000u)`;
 
 /** Each helper's source. */
@@ -85,6 +88,16 @@ const HELPERS: Record<string, string> = {
   wg_shr_i32: "fn wg_shr_i32(a: i32, s: i32) -> i32 { return select(bitcast<i32>(bitcast<u32>(a) >> u32(s)), 0i, u32(s) >= 32u); }",
   wg_shr_u32: "fn wg_shr_u32(a: u32, s: u32) -> u32 { return select(a >> s, 0u, s >= 32u); }",
   wg_sar_i32: "fn wg_sar_i32(a: i32, s: i32) -> i32 { return a >> min(u32(s), 31u); }",
+  // WGSL leaves max/min of a NaN to the implementation (Mesa returns the other operand); the IR's propagate it, and
+  // of two zeros max takes +0 and min -0 (bitwise and/or of the two), as JavaScript and WebAssembly do.
+  wg_fmax: `fn wg_fmax(a: f32, b: f32) -> f32 {
+  if (${isNan("a")} || ${isNan("b")}) { return ${nanFrom("a + b")}; }
+  return select(max(a, b), bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)), a == b);
+}`,
+  wg_fmin: `fn wg_fmin(a: f32, b: f32) -> f32 {
+  if (${isNan("a")} || ${isNan("b")}) { return ${nanFrom("a + b")}; }
+  return select(min(a, b), bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)), a == b);
+}`,
   wg_div_i32: "fn wg_div_i32(a: i32, b: i32) -> i32 { return select(a / b, -1i, b == 0i); }",
   wg_div_u32: "fn wg_div_u32(a: u32, b: u32) -> u32 { return select(a / b, 0xffffffffu, b == 0u); }",
   wg_rem_i32: "fn wg_rem_i32(a: i32, b: i32) -> i32 { return select(a % b, a, b == 0i); }",

@@ -117,7 +117,8 @@ export const ELEMENTWISE_RULES: Record<string, Rule> = {
   rsqrt: elementwise(([a]) => binary("div", c(1), unary("sqrt", a!))),
   logistic: elementwise(([a]) => binary("div", c(1), binary("add", c(1), unary("exp", unary("neg", a!))))),
   sign: elementwise(([a]) => select(binary("gt", a!, c(0, a!.type)), one(a!.type), select(binary("lt", a!, c(0, a!.type)), c(-1, a!.type), a!))),
-  is_finite: elementwise(([a]) => binary("eq", binary("sub", a!, a!), c(0))),
+  // From the bits: a shader compiler may fold x - x to 0 (so Inf would count as finite).
+  is_finite: elementwise(([a]) => binary("lt", binary("and", bitcast(a!, "u32"), c(0x7fffffff, "u32")), c(0x7f800000, "u32"))),
   round: elementwise(([a], e) => unary((e.params as { rounding_method: 0 | 1 }).rounding_method === 1 ? "round_even" : "round_away", a!)),
   stop_gradient: elementwise(([a]) => a!),
   select_n: elementwise(selectN),
