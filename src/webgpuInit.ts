@@ -14,7 +14,13 @@ let ready: Promise<WebGpuDevice | undefined> | undefined;
 /** The process's WebGPU device (created on first use), or undefined when there is no adapter. */
 export function webgpuDevice(): Promise<WebGpuDevice | undefined> {
   ready ??= WebGpuDevice.create().then((gpu) => {
-    const options = { target: "webgpu" as const, splitReductions: !gpu?.software, loopLimit: gpu?.loopLimit, workgroupReductions: true };
+    const options = {
+      target: "webgpu" as const,
+      splitReductions: !gpu?.software,
+      loopLimit: gpu?.loopLimit,
+      workgroupReductions: true,
+      maxStorageBuffers: gpu?.device.limits.maxStorageBuffersPerShaderStage,
+    };
     if (gpu) registerCompiler("webgpu", (closed) => webgpuPlanExecutable(gpu, planJaxpr(closed, options)));
     return gpu;
   });

@@ -71,7 +71,15 @@ export interface LoweringOptions extends RuleOptions {
    * more elements) is refused with a LoweringError instead of computing a wrong result.
    */
   readonly loopLimit?: number;
+  /**
+   * The most storage buffers one kernel may bind (WebGPU's maxStorageBuffersPerShaderStage). A fused value that
+   * would read more has its fused operands stored first (each then one buffer to read).
+   */
+  readonly maxStorageBuffers?: number;
 }
+
+/** Buffers a kernel binds besides the fused value's reads: its output, and the ones rules add (packed operands, group starts). */
+const RESERVED_BUFFERS = 4;
 
 /** Assigns buffer bindings within one kernel and collects statements that must run before the store. */
 export class KernelContext {
@@ -197,6 +205,11 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
   const steps: Step[] = [];
   const temps: { length: number; type: ScalarType; dtype: DType }[] = [];
   const values = new Map<Var, Value>();
+  /** The buffers each fused value reads (a stored value reads its own). */
+  const readsOf = new WeakMap<Value, ReadonlySet<string>>();
+  const reads = (x: Value): ReadonlySet<string> => readsOf.get(x) ?? new Set(x.ref ? [`${x.ref.kind}${x.ref.index}`] : []);
+  const readsAll = (xs: readonly Value[]): ReadonlySet<string> => new Set(xs.flatMap((x) => [...reads(x)]));
+  const budget = options.maxStorageBuffers === undefined ? Infinity : options.maxStorageBuffers - RESERVED_BUFFERS;
   const uses = new Map<Var, number>();
   for (const e of jaxpr.eqns) for (const a of e.inputs) if (a instanceof Var) uses.set(a, (uses.get(a) ?? 0) + 1);
   for (const a of jaxpr.outvars) if (a instanceof Var) uses.set(a, (uses.get(a) ?? 0) + 2);
@@ -273,10 +286,16 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
     });
     const blocked = inputs.find((x) => x.block);
     if (blocked) inputs = inputs.map((x) => (x.pending && x !== blocked ? materialize(x) : x));
+    if (readsAll(inputs).size > budget) inputs = inputs.map((x) => (reads(x).size > 1 ? materialize(x) : x));
+    const inputReads = readsAll(inputs);
+    if (inputReads.size > budget) {
+      throw new LoweringError(`lowering: '${name}' reads ${inputReads.size} arrays in one kernel; this device binds at most ${options.maxStorageBuffers} buffers per kernel`);
+    }
     const results = multiRule ? multiRule(e, inputs, outs, materialize) : [rule!(e, inputs, out.aval.shape, outs[0]!.type, options, materialize)];
     e.outputs.forEach((o, i) => {
       let value = narrowed(results[i]!, o.aval.dtype);
       if (blocked) value = { ...value, block: blocked.block };
+      readsOf.set(value, inputReads);
       values.set(o, (uses.get(o) ?? 0) > 1 ? materialize(value) : value);
     });
   }

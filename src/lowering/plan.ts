@@ -83,6 +83,31 @@ function extractChecks(jaxpr: Jaxpr): { jaxpr: Jaxpr; checks: CheckParams[] } {
   return { jaxpr: new Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [...jaxpr.outvars.map(atom), ...checked]), checks };
 }
 
+/**
+ * The jaxpr with each concatenate of more than `most` operands made a tree of concatenates of at most `most`
+ * each, so that no kernel has to bind them all (the lowering stores the inner ones when a kernel would bind too
+ * many buffers).
+ */
+function splitWideConcatenates(jaxpr: Jaxpr, most: number): Jaxpr {
+  const concatenate = primitive("concatenate");
+  const eqns: JaxprEqn[] = [];
+  for (const e of jaxpr.eqns) {
+    let inputs: readonly Atom[] = e.inputs;
+    while (e.primitive === concatenate && inputs.length > most) {
+      const groups = globalThis.Array.from({ length: Math.ceil(inputs.length / most) }, (_, i) => inputs.slice(i * most, (i + 1) * most));
+      inputs = groups.map((group) => {
+        if (group.length === 1) return group[0]!;
+        const [aval] = concatenate.abstractEval(group.map((a) => a.aval), e.params as never);
+        const out = new Var(aval!);
+        eqns.push(eqn(concatenate, group, e.params, [out]));
+        return out;
+      });
+    }
+    eqns.push(inputs === e.inputs ? e : eqn(e.primitive, inputs, e.params, e.outputs));
+  }
+  return new Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars);
+}
+
 /** The element type and length of a value in a plan (for buffers its executor allocates). */
 export const layoutOf = (aval: ShapedArray): { type: ScalarType; length: number } => ({ type: scalarTypeOf(aval.dtype), length: sizeOf(aval.shape) });
 
@@ -131,7 +156,8 @@ export function planJaxpr(closed: ClosedJaxpr, options?: LoweringOptions): Plan 
   const constvars = [...closed.jaxpr.constvars];
   const target = options?.target ?? "cpu";
   const { jaxpr: unchecked, checks } = extractChecks(expandDecompositions(inlineAllCalls(closed.jaxpr), consts, constvars, target));
-  const selected = condsToSelects(unchecked, consts, constvars, target);
+  const bounded = options?.maxStorageBuffers === undefined ? unchecked : splitWideConcatenates(unchecked, Math.max(2, Math.floor(options.maxStorageBuffers / 2)));
+  const selected = condsToSelects(bounded, consts, constvars, target);
   const speed = options?.splitReductions ?? target === "webgpu";
   const jaxpr = dce(speed || options?.loopLimit !== undefined ? splitLargeReductions(selected, { speed, loopLimit: options?.loopLimit }) : selected);
   const groups: (JaxprEqn[] | JaxprEqn)[] = [];
