@@ -6,3 +6,5 @@ export { QArray, QTYPES, type QType } from "../core/qarray.js";
 export { type Calibration, type CalibrationMethod, parseCalibration } from "./calibration.js";
 export { type QTypeInfo, qtypeInfo } from "./qtypes.js";
 export { type QuantizeOptions, dequantize, quantize } from "./quantize.js";
+export { type QuantRule } from "./rule.js";
+export { type Operand, type QuantizedBackend, quantized } from "./quantized.js";

@@ -8,7 +8,7 @@ import { type DType, checkDType, isInteger } from "../../core/dtype.js";
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import type { HostData } from "../../core/hostData.js";
 import * as lax from "../lax/api.js";
-import { type GmmRequest, type Tiles, checkSupported, getGmmBackend } from "./backend.js";
+import { type GmmBackend, type GmmRequest, type Tiles, checkSupported, resolveGmmBackend } from "./backend.js";
 import { REFERENCE_BACKEND, checkGroupSizeValues, gmmDims } from "./primitives.js";
 import { bindGmm, bindTgmm } from "./rules.js";
 
@@ -26,8 +26,11 @@ interface CommonOptions {
   groupOffset?: number | Array;
   preferredElementType?: DType;
   tiling?: Tiling;
-  /** A registered backend's name (`gmmBackends()`); default "reference". */
-  backend?: string;
+  /**
+   * A registered backend's name (`gmmBackends()`) or a backend object: a registered one, or a composite one such
+   * as `quant.quantized(getGmmBackend("wgsl"), rule)`. Default "reference".
+   */
+  backend?: string | GmmBackend;
   /**
    * Inside jit, check that no group size is negative and that they sum to at most m when the call runs: on the
    * interpreter and the cpu device the call then throws, on webgpu the sizes are read back after the call and
@@ -136,11 +139,11 @@ export function gmm(lhs: Array, rhs: Array, groupSizes: Array, options: GmmOptio
   checkKnownValues("gmm", groupSizes, groupOffset, m, numGroups);
   const [tiling, dlhsTiling, drhsTiling] = resolveGmmTiling(options.tiling, m, k, n);
   const preferredElementType = checkDType(options.preferredElementType ?? defaultOutput(lhs), "gmm: preferredElementType");
-  const backendName = options.backend ?? REFERENCE_BACKEND;
+  const backend = resolveGmmBackend(options.backend ?? REFERENCE_BACKEND, "gmm");
   const request: GmmRequest = { op: "gmm", lhs: lhs.aval, rhs: rhs.aval, groupSizes: groupSizes.aval, preferredElementType, tiling, transposeRhs, hasExistingOut: options.existingOut !== undefined };
-  checkSupported(getGmmBackend(backendName), request);
+  checkSupported(backend, request);
   const call = { groupOffset, existingOut: options.existingOut, transposeRhs, preferredElementType, tiling, dlhsTiling, drhsTiling, checkGroupSizes: options.checkGroupSizes };
-  return bindGmm(lhs, rhs, groupSizes, call, backendName);
+  return backend.composite ? backend.gmm(lhs, rhs, groupSizes, call) : bindGmm(lhs, rhs, groupSizes, call, backend.name);
 }
 
 /**
@@ -159,9 +162,9 @@ export function tgmm(lhs: Array, rhs: Array, groupSizes: Array, options: TgmmOpt
   checkKnownValues("tgmm", groupSizes, groupOffset, m, numActualGroups);
   const tiling = resolveTgmmTiling(options.tiling, m, k, rhs.shape[1]!);
   const preferredElementType = checkDType(options.preferredElementType ?? defaultOutput(lhs), "tgmm: preferredElementType");
-  const backendName = options.backend ?? REFERENCE_BACKEND;
+  const backend = resolveGmmBackend(options.backend ?? REFERENCE_BACKEND, "tgmm");
   const request: GmmRequest = { op: "tgmm", lhs: lhs.aval, rhs: rhs.aval, groupSizes: groupSizes.aval, preferredElementType, tiling, transposeRhs: false, hasExistingOut: options.existingOut !== undefined };
-  checkSupported(getGmmBackend(backendName), request);
+  checkSupported(backend, request);
   const call = { groupOffset, existingOut: options.existingOut, numActualGroups, preferredElementType, tiling, checkGroupSizes: options.checkGroupSizes };
-  return bindTgmm(lhs, rhs, groupSizes, call, backendName);
+  return backend.composite ? backend.tgmm(lhs, rhs, groupSizes, call) : bindTgmm(lhs, rhs, groupSizes, call, backend.name);
 }

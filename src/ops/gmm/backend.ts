@@ -21,6 +21,9 @@ export interface GmmCall {
   readonly transposeRhs: boolean;
   readonly preferredElementType: DType;
   readonly tiling: Tiles;
+  /** The tiles of the VJP's products, dlhs (a gmm) and drhs (a tgmm); the forward tiles when not given. */
+  readonly dlhsTiling?: Tiles;
+  readonly drhsTiling?: Tiles;
 }
 
 /** What a backend's `tgmm` is asked: `lhs [k,m]`, `rhs [m,n]` → `[numActualGroups,k,n]`. */
@@ -56,6 +59,12 @@ export interface GmmBackend {
    * expands them into generic lax operations (the portable path the kernel lowering takes for `reference`).
    */
   readonly bindsOwnPrimitive?: boolean;
+  /**
+   * The backend's gmm/tgmm are programs of other operations (other backends' gmm calls, lax) that define their
+   * own derivatives, as `quant.quantized` does: the public `gmm`/`tgmm` call them directly instead of binding
+   * the primitive under the backend's name (whose derivative would be megablox's VJP on this backend).
+   */
+  readonly composite?: boolean;
   /** `true`, or why the backend cannot serve the request (the error names the backend and says this). */
   supports?(request: GmmRequest): true | string;
 }
@@ -76,6 +85,18 @@ export const gmmBackends = (): string[] => [...backends.keys()];
 export function getGmmBackend(name: string): GmmBackend {
   const backend = backends.get(name);
   if (!backend) throw new ArgumentError(`getGmmBackend: no gmm backend named '${name}'; registered: ${gmmBackends().join(", ")}`);
+  return backend;
+}
+
+/** A backend given by name (looked up) or as an object (a composite one, or the one registered under its name). */
+export function resolveGmmBackend(backend: string | GmmBackend, op: string): GmmBackend {
+  if (typeof backend === "string") return getGmmBackend(backend);
+  if (typeof backend !== "object" || backend === null || typeof backend.gmm !== "function" || typeof backend.tgmm !== "function") {
+    throw new ArgumentError(`${op}: backend must be a registered backend's name or a GmmBackend object, got ${backend === null ? "null" : typeof backend}`);
+  }
+  if (!backend.composite && backends.get(backend.name) !== backend) {
+    throw new ArgumentError(`${op}: backend '${backend.name}' is not registered; call registerGmmBackend(backend) first (only composite backends, such as quant.quantized's, run unregistered)`);
+  }
   return backend;
 }
 

@@ -17,14 +17,12 @@ import { type Tangent, UndefPrimal, Zero, defJvp, defTranspose, instantiate, isZ
 import * as lax from "../lax/api.js";
 import { check } from "../lax/check.js";
 import { addTangentTerms } from "../lax/elementwise.js";
-import { type GmmCall, type TgmmCall, type Tiles, bindsOwnPrimitive, getGmmBackend } from "./backend.js";
+import { type GmmCall, type TgmmCall, bindsOwnPrimitive, getGmmBackend } from "./backend.js";
 import { gmmByGroups, tgmmByGroups } from "./decomposition.js";
 import { activeRows, zeros } from "./groups.js";
 import { GROUP_SIZES_CHECK, type GmmParams, REFERENCE_BACKEND, type TgmmParams, gmmP, tgmmP } from "./primitives.js";
 
 export interface GmmBindOptions extends GmmCall {
-  readonly dlhsTiling?: Tiles;
-  readonly drhsTiling?: Tiles;
   readonly checkGroupSizes?: boolean;
 }
 
