@@ -8,3 +8,4 @@ export { type QTypeInfo, qtypeInfo } from "./qtypes.js";
 export { type QuantizeOptions, dequantize, quantize } from "./quantize.js";
 export { type QuantRule } from "./rule.js";
 export { type Operand, type QuantizedBackend, quantized } from "./quantized.js";
+export { type QuantizablePrimitive, type TransformRule, transform } from "./transform.js";

@@ -24,6 +24,8 @@ export interface GmmCall {
   /** The tiles of the VJP's products, dlhs (a gmm) and drhs (a tgmm); the forward tiles when not given. */
   readonly dlhsTiling?: Tiles;
   readonly drhsTiling?: Tiles;
+  /** Check the group sizes when the call runs (see GmmOptions.checkGroupSizes). */
+  readonly checkGroupSizes?: boolean;
 }
 
 /** What a backend's `tgmm` is asked: `lhs [k,m]`, `rhs [m,n]` → `[numActualGroups,k,n]`. */
@@ -34,6 +36,7 @@ export interface TgmmCall {
   readonly numActualGroups: number;
   readonly preferredElementType: DType;
   readonly tiling: Tiles;
+  readonly checkGroupSizes?: boolean;
 }
 
 /** A request as `supports` sees it: operand types and the call's static options. */

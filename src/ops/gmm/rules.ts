@@ -22,17 +22,9 @@ import { gmmByGroups, tgmmByGroups } from "./decomposition.js";
 import { activeRows, zeros } from "./groups.js";
 import { GROUP_SIZES_CHECK, type GmmParams, REFERENCE_BACKEND, type TgmmParams, gmmP, tgmmP } from "./primitives.js";
 
-export interface GmmBindOptions extends GmmCall {
-  readonly checkGroupSizes?: boolean;
-}
-
-export interface TgmmBindOptions extends TgmmCall {
-  readonly checkGroupSizes?: boolean;
-}
-
 const withExisting = (operands: Array[], existingOut: Array | undefined): Array[] => (existingOut ? [...operands, existingOut] : operands);
 
-export function bindGmm(lhs: Array, rhs: Array, groupSizes: Array, o: GmmBindOptions, backend: string): Array {
+export function bindGmm(lhs: Array, rhs: Array, groupSizes: Array, o: GmmCall, backend: string): Array {
   const params: GmmParams = {
     transpose_rhs: o.transposeRhs,
     preferred_element_type: o.preferredElementType,
@@ -46,7 +38,7 @@ export function bindGmm(lhs: Array, rhs: Array, groupSizes: Array, o: GmmBindOpt
   return bind1(gmmP, withExisting([lhs, rhs, groupSizes, o.groupOffset], o.existingOut), params);
 }
 
-export function bindTgmm(lhs: Array, rhs: Array, groupSizes: Array, o: TgmmBindOptions, backend: string): Array {
+export function bindTgmm(lhs: Array, rhs: Array, groupSizes: Array, o: TgmmCall, backend: string): Array {
   const params: TgmmParams = {
     num_actual_groups: o.numActualGroups,
     preferred_element_type: o.preferredElementType,
