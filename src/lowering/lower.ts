@@ -198,6 +198,20 @@ const MULTI_RULES: Record<string, MultiRule> = {
 /** Rules that read their operands at their own coordinates only, so a pending operand of their shape fuses. */
 const FUSES_PENDING = new Set(Object.keys(ELEMENTWISE_RULES));
 
+/**
+ * Contractions read each operand element many times (once per output tile it meets), so an operand computed by
+ * more than this many fused operations is stored first rather than recomputed at every read: a dequantization
+ * (convert, broadcast scale, multiply) still fuses into the loads, a quantization (dozens of operations) does not.
+ */
+const CONTRACTIONS = new Set(["dot_general", "gmm", "tgmm"]);
+const MAX_CONTRACTION_PROLOGUE = 8;
+
+/**
+ * A value read by several operations is stored once, unless it is this cheap (operations fused into it): then
+ * each reader recomputes it, which costs less than a kernel boundary (a store and the loads back).
+ */
+const MAX_RECOMPUTED = 2;
+
 /** Lowers a closed jaxpr (nested jit and custom_jvp/custom_vjp calls are inlined, dead code removed first). */
 export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { target: "cpu" }): Program {
   const jaxpr: Jaxpr = dce(inlineAllCalls(closed.jaxpr));
@@ -209,6 +223,8 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
   const readsOf = new WeakMap<Value, ReadonlySet<string>>();
   const reads = (x: Value): ReadonlySet<string> => readsOf.get(x) ?? new Set(x.ref ? [`${x.ref.kind}${x.ref.index}`] : []);
   const readsAll = (xs: readonly Value[]): ReadonlySet<string> => new Set(xs.flatMap((x) => [...reads(x)]));
+  /** The operations fused into a lazy value (none for a stored one). */
+  const costs = new Map<Value, number>();
   const budget = options.maxStorageBuffers === undefined ? Infinity : options.maxStorageBuffers - RESERVED_BUFFERS;
   const uses = new Map<Var, number>();
   for (const e of jaxpr.eqns) for (const a of e.inputs) if (a instanceof Var) uses.set(a, (uses.get(a) ?? 0) + 1);
@@ -284,6 +300,7 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
       const sameShape = value.shape.length === out.aval.shape.length && value.shape.every((d, i) => d === out.aval.shape[i]);
       return value.pending && !(elementwiseOp && sameShape) ? materialize(value) : value;
     });
+    if (CONTRACTIONS.has(name)) inputs = inputs.map((x) => ((costs.get(x) ?? 0) > MAX_CONTRACTION_PROLOGUE ? materialize(x) : x));
     const blocked = inputs.find((x) => x.block);
     if (blocked) inputs = inputs.map((x) => (x.pending && x !== blocked ? materialize(x) : x));
     if (readsAll(inputs).size > budget) inputs = inputs.map((x) => (reads(x).size > 1 ? materialize(x) : x));
@@ -296,7 +313,9 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
       let value = narrowed(results[i]!, o.aval.dtype);
       if (blocked) value = { ...value, block: blocked.block };
       readsOf.set(value, inputReads);
-      values.set(o, (uses.get(o) ?? 0) > 1 ? materialize(value) : value);
+      if (!value.ref && !value.pending) costs.set(value, 1 + inputs.reduce((total, x) => total + (costs.get(x) ?? 0), 0));
+      const shared = (uses.get(o) ?? 0) > 1 && (value.pending || (costs.get(value) ?? 0) > MAX_RECOMPUTED);
+      values.set(o, shared ? materialize(value) : value);
     });
   }
   const outputs = jaxpr.outvars.map((a) => {

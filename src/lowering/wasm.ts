@@ -9,6 +9,7 @@
 import { type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, accumulatorName, expandRank1 } from "./kernelIr.js";
 import { FunctionBody, OP, SAT, SIMD, VAL, type ValType, encodeModule } from "./wasmEncoding.js";
 import { MATH_BINARY, MATH_UNARY, renderVectorKernel, vectorizable as elementwise } from "./wasmSimd.js";
+import { addressShift, loadOp, roundToFormat, storeOp, wide } from "./wasmNarrow.js";
 import { type StridePlan, planStrides } from "./wasmStrides.js";
 
 /** A kernel the wasm renderer does not handle (the caller falls back to JavaScript). */
@@ -40,10 +41,10 @@ function linear(e: Expr): { terms: Map<string, number>; constant: number } {
   return { terms: new Map([[JSON.stringify(e), 1]]), constant: 0 };
 }
 
-/** Whether four loads read consecutive elements of one buffer (so one v128.load reads them all). */
-function contiguous(exprs: readonly Expr[]): boolean {
+/** Whether four loads read consecutive 32-bit elements of one buffer (so one v128.load reads them all). */
+function contiguous(exprs: readonly Expr[], kernel: Kernel): boolean {
   const first = exprs[0]!;
-  if (first.k !== "load" || first.type === "bool") return false;
+  if (first.k !== "load" || !wide(kernel.buffers[first.buffer]!)) return false;
   const base = linear(first.index);
   return exprs.every((e, lane) => {
     if (e.k !== "load" || e.buffer !== first.buffer || e.type !== first.type) return false;
@@ -110,7 +111,8 @@ class Renderer {
   address(buffer: number, index: Expr): void {
     this.body.index(OP.localGet, buffer);
     this.expr(index);
-    if (this.kernel.buffers[buffer]!.type !== "bool") this.body.i32(2).op(OP.i32Shl);
+    const shift = addressShift(this.kernel.buffers[buffer]!);
+    if (shift > 0) this.body.i32(shift).op(OP.i32Shl);
     this.body.op(OP.i32Add);
   }
 
@@ -142,8 +144,8 @@ class Renderer {
       case "load": {
         const offset = this.strided(e);
         if (offset === undefined) this.address(e.buffer, e.index);
-        if (e.type === "bool") b.memory(OP.i32Load8u, 0).i32(0).op(OP.i32Ne);
-        else b.memory(e.type === "f32" ? OP.f32Load : OP.i32Load, 2, offset);
+        b.memory(...loadOp(this.kernel.buffers[e.buffer]!), offset);
+        if (e.type === "bool") b.i32(0).op(OP.i32Ne);
         return;
       }
       case "unary":
@@ -169,6 +171,10 @@ class Renderer {
       }
       case "cast":
         return this.cast(e.a, e.type);
+      case "round":
+        this.unrounded(e.a);
+        roundToFormat(b, e.format);
+        return;
       case "bitcast":
         this.expr(e.a);
         if (e.a.type === "f32" && e.type !== "f32") b.op(OP.i32ReinterpretF32);
@@ -176,6 +182,29 @@ class Renderer {
         return;
       default:
         throw new WasmUnsupported(`expression ${(e as Expr).k}`);
+    }
+  }
+
+  /**
+   * An f32 expression's value before its rounding to f32, as an f64 (what the JavaScript renderer rounds to a
+   * narrow format): an add, subtract, multiply or divide in f64, an integer converted exactly; an f32 value that
+   * no rounding reaches (loads, exact operations) promoted. Other operations round in JavaScript.
+   */
+  unrounded(e: Expr): void {
+    const b = this.body;
+    const f64: Partial<Record<string, number>> = { add: OP.f64Add, sub: OP.f64Sub, mul: OP.f64Mul, div: OP.f64Div };
+    if (e.k === "binary" && e.a.type === "f32" && f64[e.op] !== undefined) {
+      this.unrounded(e.a);
+      this.unrounded(e.b);
+      b.op(f64[e.op]!);
+    } else if (e.k === "cast" && (e.a.type === "i32" || e.a.type === "u32")) {
+      this.expr(e.a);
+      b.op(e.a.type === "i32" ? OP.f64ConvertI32S : OP.f64ConvertI32U);
+    } else if ((e.k === "binary" && !["max", "min"].includes(e.op)) || (e.k === "unary" && !["neg", "abs", "floor", "ceil", "round_even", "round_away"].includes(e.op))) {
+      throw new WasmUnsupported(`a ${e.op} rounded to a narrow format`);
+    } else {
+      this.expr(e);
+      b.op(OP.f64PromoteF32);
     }
   }
 
@@ -355,9 +384,9 @@ class Renderer {
    * how many it rendered (0 when they are not such a run).
    */
   copyRun(stmts: readonly Stmt[], i: number): number {
-    const wide = (buffer: number): boolean => this.kernel.buffers[buffer]!.type !== "bool" && !this.kernel.buffers[buffer]!.packed;
+    const wideAt = (buffer: number): boolean => wide(this.kernel.buffers[buffer]!);
     const copyAt = (s: Stmt | undefined): { dst: Extract<Stmt, { k: "store" }>; src: Extract<Expr, { k: "load" }> } | undefined =>
-      s?.k === "store" && s.value.k === "load" && s.value.buffer !== s.buffer && wide(s.buffer) && wide(s.value.buffer) ? { dst: s, src: s.value } : undefined;
+      s?.k === "store" && s.value.k === "load" && s.value.buffer !== s.buffer && wideAt(s.buffer) && wideAt(s.value.buffer) ? { dst: s, src: s.value } : undefined;
     const first = copyAt(stmts[i]);
     if (!first) return 0;
     const [dst0, src0] = [offsetOf(first.dst.index), offsetOf(first.src.index)];
@@ -398,11 +427,9 @@ class Renderer {
         return;
       }
       case "store": {
-        const type = this.kernel.buffers[s.buffer]!.type;
         this.address(s.buffer, s.index);
         this.expr(s.value);
-        if (type === "bool") b.memory(OP.i32Store8, 0);
-        else b.memory(type === "f32" ? OP.f32Store : OP.i32Store, 2);
+        b.memory(...storeOp(this.kernel.buffers[s.buffer]!));
         return;
       }
       case "for": {
@@ -452,7 +479,7 @@ class Renderer {
     const groups = Array.from({ length: s.cols.length / 4 }, (_, g) => s.cols.slice(4 * g, 4 * g + 4));
     const columns = groups.map((lanes) => {
       const first = lanes[0]!;
-      if (contiguous(lanes) && first.k === "load") {
+      if (contiguous(lanes, this.kernel) && first.k === "load") {
         const offset = this.strided(first);
         if (offset === undefined) this.address(first.buffer, first.index);
         b.simdMemory(SIMD.v128Load, 2, offset ?? 0);
@@ -473,7 +500,7 @@ class Renderer {
     const row = b.local(VAL.v128);
     s.rows.forEach((value, i) => {
       // A loaded row value is loaded straight into every lane.
-      if (value.k === "load" && value.type !== "bool") {
+      if (value.k === "load" && wide(this.kernel.buffers[value.buffer]!)) {
         const offset = this.strided(value);
         if (offset === undefined) this.address(value.buffer, value.index);
         b.simdMemory(SIMD.v128Load32Splat, 2, offset ?? 0).index(OP.localSet, row);

@@ -6,6 +6,7 @@
  */
 import { type BinaryOp, type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp } from "./kernelIr.js";
 import { type FunctionBody, OP, SIMD, VAL } from "./wasmEncoding.js";
+import { wide } from "./wasmNarrow.js";
 
 /** Unary ops the wasm module imports from JavaScript's Math (in f64). */
 export const MATH_UNARY: ReadonlySet<UnaryOp> = new Set(["log", "log1p", "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"] as UnaryOp[]);
@@ -49,7 +50,7 @@ function vectorExpr(e: Expr, kernel: Kernel, stored: ReadonlySet<number>): boole
     case "var":
       return true;
     case "load":
-      return kernel.buffers[e.buffer]!.type !== "bool" && !stored.has(e.buffer) && ok(e.index);
+      return wide(kernel.buffers[e.buffer]!) && !stored.has(e.buffer) && ok(e.index);
     case "unary":
       if (e.type === "f32") return (F32_UNARY[e.op] !== undefined || e.op === "exp" || MATH_UNARY.has(e.op)) && ok(e.a);
       return ["neg", "not", "abs", "floor", "ceil"].includes(e.op) && (e.type !== "bool" || e.op === "not") && ok(e.a);
@@ -74,7 +75,7 @@ export function vectorizable(kernel: Kernel): boolean {
   const stored = new Set(kernel.body.flatMap((s) => (s.k === "store" ? [s.buffer] : [])));
   return kernel.body.every((s) => {
     if (s.k === "let") return vectorExpr(s.value, kernel, stored);
-    if (s.k !== "store" || !isGid(s.index) || kernel.buffers[s.buffer]!.type === "bool") return false;
+    if (s.k !== "store" || !isGid(s.index) || !wide(kernel.buffers[s.buffer]!)) return false;
     return vectorExpr(s.value, kernel, stored);
   });
 }

@@ -6,6 +6,7 @@
  * this leaves two pointer increments per step where each load computed its own address.
  */
 import { type BufferDecl, type Expr, type Stmt, accumulatorName, binary, c } from "./kernelIr.js";
+import { wide } from "./wasmNarrow.js";
 
 type Load = Extract<Expr, { k: "load" }>;
 type For = Extract<Stmt, { k: "for" }>;
@@ -115,7 +116,7 @@ export function planStrides(loop: For, outer: ReadonlyMap<string, Expr>, buffers
 
   const groups = new Map<string, { buffer: number; form: Affine; members: { load: Load; constant: number }[] }>();
   for (const load of loads) {
-    if (buffers[load.buffer]!.type === "bool") continue;
+    if (!wide(buffers[load.buffer]!)) continue;
     const form = affine(load.index);
     if (!form || form.loop === 0) continue;
     const terms = [...form.terms].filter(([, t]) => t.coefficient !== 0).sort(([a], [b]) => (a < b ? -1 : 1));

@@ -17,12 +17,9 @@ export const heapBytes = (byteLength: number): number => Math.ceil(byteLength / 
 export class WasmKernels {
   readonly #memory = new WebAssembly.Memory({ initial: 1 });
 
-  /**
-   * The kernel's run function, or undefined when the wasm renderer cannot render it (it reads every buffer as
-   * 32-bit elements, so kernels on narrow element types run as JavaScript).
-   */
+  /** The kernel's run function, or undefined when the wasm renderer cannot render it (it then runs as JavaScript). */
   compile(kernel: Kernel): WasmRun | undefined {
-    if (kernel.buffers.some((b) => b.element !== undefined)) return undefined;
+    if (kernel.buffers.some((b) => b.packed)) return undefined;
     let bytes: Uint8Array;
     try {
       bytes = renderWasm(kernel).bytes;

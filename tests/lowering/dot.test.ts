@@ -138,3 +138,35 @@ describe("the cpu device runs dot kernels in WebAssembly with SIMD", () => {
     expect(text).toContain("fd e6 01");
   });
 });
+
+describe("fusion around contractions", () => {
+  const x = randomArray(next, [16, 24]);
+  const w = randomArray(next, [24, 8]);
+  const product = (a: A, b: A): A => lax.dotGeneral(a, b, [[[1], [0]], [[], []]]);
+  it("a cheap prologue (a dequantization: convert, scale) fuses into the dot's loads", () => {
+    const codes = lax.convertElementType(lax.round(lax.mul(x, 10)), "int8");
+    const f = (q: A, s: A, b: A): A => product(lax.mul(lax.convertElementType(q, "float32"), lax.broadcastInDim(s, [16, 24], [0])), b);
+    expect(lowerJaxpr(makeJaxpr(f)(codes, randomArray(next, [16]), w)).steps.length).toBe(1);
+  });
+
+  it("an expensive one (more than 8 operations) is stored first, not recomputed at every read", () => {
+    const chain = (a: A): A => Array.from({ length: 10 }, (_, i) => i).reduce((v, i) => (i % 2 ? lax.tanh(v) : lax.mul(v, 1.5)), a);
+    const closed = makeJaxpr((a: A, b: A) => product(chain(a), b))(x, w);
+    for (const target of ["cpu", "webgpu"] as const) expect(lowerJaxpr(closed, { target }).steps.length).toBe(2);
+    const [actual] = cpuExecutable(lowerJaxpr(closed), closed.consts, closed.outAvals, new CpuDevice())([x, w]);
+    expectClose(actual!.dataSync(), jit((a: A, b: A) => product(chain(a), b), { device: "interpreter" })(x, w).dataSync(), 1e-5, 1e-6);
+  });
+
+  it("a cheap value read twice is recomputed by each reader; an expensive one is stored once", () => {
+    const cheap = (a: A): A[] => {
+      const t = lax.mul(a, 2);
+      return [lax.add(t, 1), lax.mul(t, 3)];
+    };
+    expect(lowerJaxpr(makeJaxpr(cheap)(x)).steps.length).toBe(2);
+    const costly = (a: A): A[] => {
+      const t = lax.tanh(lax.exp(lax.sin(lax.mul(a, 2))));
+      return [lax.add(t, 1), lax.mul(t, 3)];
+    };
+    expect(lowerJaxpr(makeJaxpr(costly)(x)).steps.length).toBe(3);
+  });
+});

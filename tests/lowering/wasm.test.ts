@@ -4,7 +4,7 @@
  * the kernels of the common primitives must render to wasm rather than fall back.
  */
 import { describe, expect, it } from "vitest";
-import { type Array as A, bind, makeJaxpr, reference } from "../../src/index.js";
+import { type Array as A, type DType, bind, lax, makeJaxpr, numpy as np, reference } from "../../src/index.js";
 import { LoweringError, type Program, lowerJaxpr } from "../../src/lowering/lower.js";
 import { type Expr, type Kernel, binary, c, gid, load } from "../../src/lowering/kernelIr.js";
 import { WasmUnsupported, renderWasm } from "../../src/lowering/wasm.js";
@@ -85,5 +85,41 @@ describe("contiguous copies", () => {
     });
     expect(Array.from(outs[0]!)).toEqual(Array.from(outs[1]!));
     expect(outs[0]!.filter((bits) => bits !== new Uint32Array(Float32Array.of(-1).buffer)[0]).length).toBe(5 * lanes.length);
+  });
+});
+
+const arrayOf = (values: number[], dtype: DType): A => np.array(values, { dtype });
+const convert = (a: A, dtype: DType): A => lax.convertElementType(a, dtype);
+const mul = (a: A, b: A): A => lax.mul(a, b);
+
+describe("narrow element types render to wasm and agree with JavaScript bit for bit", () => {
+  // Ties and their neighbours for every format: float32 values around the midpoints of consecutive bfloat16,
+  // float16 and float8 values, overflow, subnormals, NaN, ±Inf and ±0, and products that round once from f64.
+  const values: number[] = [0, -0, NaN, Infinity, -Infinity, 448, 449, 464, 465, 480, 57344, 61440, 65504, 65520, 2 ** -9, 2 ** -10, 3 * 2 ** -10, 2 ** -149, 3.4e38, 1 / 3, -2.5];
+  for (let e = -24; e < 20; e++) for (const m of [1.0625, 1.125, 1.1875, 1.5, 1.0078125, 1.00390625]) values.push(m * 2 ** e, -m * 2 ** e, Math.fround(m * 2 ** e * (1 + 2 ** -20)));
+  const x = arrayOf(values, "float32");
+  const y = arrayOf(values.map((_, i) => 1 + (i % 7) / 3), "float32");
+  const NARROW = ["bfloat16", "float16", "float8_e4m3fn", "float8_e5m2", "int8", "uint8", "int16", "uint16", "int4"] as const;
+  /** f's outputs with wasm and with JavaScript kernels, after checking that every kernel renders to wasm. */
+  function both(f: (...xs: A[]) => A, args: A[]): [number[], number[]] {
+    const closed = makeJaxpr(f)(...args);
+    const program = lowerJaxpr(closed);
+    expect(renders(program)).toBe(true);
+    const [actual] = cpuExecutable(program, closed.consts, closed.outAvals, wasm)(args);
+    const [expected] = cpuExecutable(program, closed.consts, closed.outAvals, js)(args);
+    expect(actual!.dtype).toBe(expected!.dtype);
+    return [Array.from(actual!.dataSync()), Array.from(expected!.dataSync())];
+  }
+  const expectIdentical = ([got, want]: [number[], number[]]): void => {
+    const differs = want.findIndex((w, k) => !Object.is(w, got[k]));
+    expect(differs, `element ${differs} (${values[differs]}): got ${got[differs]}, expected ${want[differs]}`).toBe(-1);
+  };
+  it.each(NARROW)("%s", (dtype) => {
+    // Stored: a product rounded (once, from the exact product) or wrapped to the type, in the type's own buffer.
+    const [narrow, reference] = both((a: A, b: A): A => convert(mul(a, b), dtype), [x, y]);
+    expectIdentical([narrow, reference]);
+    // Loaded: those values as an input of the type, widened and used.
+    const input = arrayOf(reference, dtype);
+    expectIdentical(both((n: A): A => mul(convert(n, "float32"), convert(n, "float32")), [input]));
   });
 });
