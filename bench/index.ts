@@ -1,19 +1,22 @@
 /**
  * `npm run bench`: wgjax beside @jax-js/jax in one process (see compare.ts), on the CPU (our CPU device against
  * jax-js's wasm backend) and on WebGPU (both on the same adapter) when one is found, then gmm on MoE-like shapes
- * (gmm.ts). Medians after warm-up; the machines are shared and noisy, so the ratios are what to compare.
+ * (gmm.ts) and quantized gmm against float32 gmm (quant.ts). Medians after warm-up; the machines are shared and
+ * noisy, so the ratios are what to compare.
  */
 import * as jjs from "@jax-js/jax";
 import { closeWebGpu, initWebGpu, setDefaultDevice } from "../src/index.js";
 import { compareRows } from "./compare.js";
 import { gmmRows } from "./gmm.js";
 import { printTable } from "./harness.js";
+import { quantRows } from "./quant.js";
 import { shareWebGpuWithJaxJs } from "./sharedAdapter.js";
 
 const small = process.argv.includes("--quick");
 const options = small ? { sizes: [256], chainSize: 1 << 20 } : {};
-/** `--gmm`: only the gmm rows. Their rows m per device (scaled down on the software GPU, and by --quick). */
-const gmmOnly = process.argv.includes("--gmm");
+/** `--gmm`: only the gmm rows (with the quantized ones); `--quant`: only the quantized ones. Their rows m per device (scaled down on the software GPU, and by --quick). */
+const quantOnly = process.argv.includes("--quant");
+const gmmOnly = quantOnly || process.argv.includes("--gmm");
 const gmmM = small ? { cpu: 512, webgpu: 256 } : { cpu: 4096, webgpu: 1024 };
 
 await shareWebGpuWithJaxJs();
@@ -33,11 +36,19 @@ if (!gmmOnly) {
     console.log(`\nWebGPU rows not run: ${ours ? "jax-js found no WebGPU backend" : "no WebGPU adapter on this machine"}`);
   }
 }
-console.log(`\ngmm, MoE-like shapes: cpu backend on the cpu device (m = ${gmmM.cpu}), beside dense, ragged-dot and jax-js wasm`);
-printTable(await gmmRows("cpu", "wasm", gmmM.cpu));
-if (webgpu) {
-  console.log(`\ngmm on WebGPU (${ours}): wgsl backend, m = ${gmmM.webgpu} (the software adapter runs 4096 rows for minutes), beside dense, ragged-dot and jax-js webgpu`);
-  printTable(await gmmRows("webgpu", "webgpu", gmmM.webgpu));
+if (!quantOnly) {
+  console.log(`\ngmm, MoE-like shapes: cpu backend on the cpu device (m = ${gmmM.cpu}), beside dense, ragged-dot and jax-js wasm`);
+  printTable(await gmmRows("cpu", "wasm", gmmM.cpu));
+  if (webgpu) {
+    console.log(`\ngmm on WebGPU (${ours}): wgsl backend, m = ${gmmM.webgpu} (the software adapter runs 4096 rows for minutes), beside dense, ragged-dot and jax-js webgpu`);
+    printTable(await gmmRows("webgpu", "webgpu", gmmM.webgpu));
+  }
+}
+for (const device of ["cpu", ...(ours ? ["webgpu" as const] : [])] as const) {
+  console.log(`\nquantized gmm (quant.quantized around the ${device === "cpu" ? "cpu" : "wgsl"} backend) against float32 gmm on the same backend, m = ${gmmM[device]}`);
+  const { rows, residuals } = await quantRows(device, gmmM[device], { residuals: device === "cpu" });
+  printTable(rows);
+  if (residuals.length > 0) console.log(`bytes the backward pass keeps (the residuals a vjp's pullback closes over), m = ${gmmM[device]}:\n  ${residuals.join("\n  ")}`);
 }
 await closeWebGpu();
 process.exit(0);

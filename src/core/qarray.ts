@@ -31,6 +31,10 @@ export class QArray {
     return this.qvalue.shape;
   }
 
+  get ndim(): number {
+    return this.qvalue.ndim;
+  }
+
   /** The dtype values dequantize to: the scale's. */
   get dtype(): Array["dtype"] {
     return this.scale.dtype;

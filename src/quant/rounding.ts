@@ -63,18 +63,21 @@ const powerOfTwo = (k: Array): Array => fromBits(lax.shiftLeft(lax.convertElemen
  * codes' spacing (1 for ints; 2^(e - mantissaBits) for float8, e the exponent of q, at least the smallest normal
  * one), with whether the upper code is even (its last significand bit is 0).
  */
+/** Whether a non-negative integer-valued f32 below 2^24 is even, in exact arithmetic (no remainder: the CPU calls out for it). */
+const isEven = (x: Array): Array => lax.eq(lax.mul(lax.floor(lax.mul(x, 0.5)), 2), x);
+
 function bracket(q: Array, info: QTypeInfo): { lower: Array; upper: Array; upperIsEven: Array } {
   const clipped = lax.min(q, info.float ? info.max : info.max + 1);
   if (!info.float) {
     const lower = lax.floor(clipped);
     const upper = lax.add(lower, 1);
-    return { lower, upper, upperIsEven: lax.eq(lax.rem(upper, 2), 0) };
+    return { lower, upper, upperIsEven: isEven(upper) };
   }
   const exponent = lax.max(lax.sub(lax.convertElementType(lax.shiftRightLogical(bitsOf(clipped), 23), "int32"), 127), info.float.minExponent);
   const spacing = powerOfTwo(lax.sub(exponent, info.float.mantissaBits));
   const steps = lax.floor(lax.mul(clipped, powerOfTwo(lax.sub(info.float.mantissaBits, exponent))));
   const above = lax.add(steps, 1);
-  return { lower: lax.mul(steps, spacing), upper: lax.min(lax.mul(above, spacing), info.max), upperIsEven: lax.eq(lax.rem(above, 2), 0) };
+  return { lower: lax.mul(steps, spacing), upper: lax.min(lax.mul(above, spacing), info.max), upperIsEven: isEven(above) };
 }
 
 /**

@@ -21,7 +21,6 @@ const reference = getGmmBackend("reference");
 const int8 = quant.quantized(reference, { actQtype: "int8", weightQtype: "int8" });
 const host = (x: A): Float64Array => Float64Array.from(x.dataSync() as ArrayLike<number>);
 const deq = (x: A, options: quant.QuantizeOptions): Float64Array => host(quant.dequantize(quant.quantize(x, options)));
-const call = { groupOffset: np.array(0, { dtype: "int32" }), transposeRhs: false, preferredElementType: "float32", tiling: [128, 128, 128] } as const;
 const loss = (backend: GmmBackend) => (l: A, r: A): A => np.sum(np.multiply(gmm(l, r, groupSizes, { backend }), dout));
 const count = (text: string, what: string): number => text.split(what).length - 1;
 
@@ -47,6 +46,12 @@ describe("errors", () => {
     expect(() => gmm(lhs, rhs, groupSizes, { backend: blocks })).toThrow(/quantized\(reference\) gmm: rule.blockSize 3 must divide k \(lhs \[m, k\] is \(12, 8\)\), got 8/);
     const dual = quant.quantized(reference, { actQtype: "int8", bwdQtype: "int8", blockSize: 4 });
     expect(() => gmm(lhs, rhs, groupSizes, { backend: dual })).toThrow(/rule.blockSize 4 must divide n when bwdQtype is set \(rhs is \(3, 8, 6\)\), got 6/);
+  });
+
+  it("a QArray operand for a backend that takes Arrays", () => {
+    const weights = quant.quantize(rhs, { qtype: "int8" });
+    expect(() => gmm(lhs, weights, groupSizes, { backend: "cpu" })).toThrow(/gmm: backend 'cpu' takes Arrays; a QArray operand needs a quantized backend/);
+    expect(() => gmm(lhs, "w" as unknown as A, groupSizes)).toThrow(/gmm: rhs must be an Array \(or a QArray, with a quantized backend\), got string/);
   });
 
   it("an unregistered backend object that is not composite", () => {
@@ -79,7 +84,7 @@ describe("gradients", () => {
   it("of weights given quantized with per-group scales: dlhs gathers each row's group scale", () => {
     const weights = quant.quantize(rhs, { qtype: "int8", channelwiseAxes: [0, 2] });
     expect(weights.scale.shape).toEqual([g, 1, n]);
-    const [out, pullback] = vjp((l: A) => int8.gmm(l, weights, groupSizes, call), lhs) as [A, (ct: A) => A[]];
+    const [out, pullback] = vjp((l: A) => gmm(l, weights, groupSizes, { backend: int8 }), lhs) as [A, (ct: A) => A[]];
     const [dl] = pullback(dout);
     const w = host(quant.dequantize(weights));
     const ql = deq(lhs, { qtype: "int8", channelwiseAxes: [0] });

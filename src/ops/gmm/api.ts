@@ -5,7 +5,9 @@
  */
 import { Array, ArrayImpl, scalarArray } from "../../core/array.js";
 import { type DType, checkDType, isInteger } from "../../core/dtype.js";
+import { ShapedArray } from "../../core/aval.js";
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
+import { QArray } from "../../core/qarray.js";
 import type { HostData } from "../../core/hostData.js";
 import * as lax from "../lax/api.js";
 import { type GmmBackend, type GmmRequest, type Tiles, checkSupported, resolveGmmBackend } from "./backend.js";
@@ -114,12 +116,27 @@ function groupOffsetArg(name: string, groupOffset: number | Array | undefined): 
   return lax.convertElementType(lax.reshape(groupOffset, []), "int32");
 }
 
-const defaultOutput = (lhs: Array): DType => (lhs.dtype === "float64" ? "float64" : "float32");
+const defaultOutput = (lhs: Operand): DType => (lhs.dtype === "float64" ? "float64" : "float32");
 
-function operandsOf(name: string, lhs: unknown, rhs: unknown): [Array, Array] {
-  if (!(lhs instanceof Array)) throw new ArgumentError(`${name}: lhs must be an Array, got ${typeof lhs}`);
-  if (!(rhs instanceof Array)) throw new ArgumentError(`${name}: rhs must be an Array, got ${typeof rhs}`);
-  return [lhs, rhs];
+/** An operand: an Array, or, for a composite backend that takes them (quant.quantized's), a QArray. */
+type Operand = Array | QArray;
+
+/** The operand's type as the checks see it: a QArray's logical shape and the dtype it dequantizes to. */
+const avalOf = (x: Operand): ShapedArray => (x instanceof QArray ? new ShapedArray(x.shape, x.dtype) : x.aval);
+
+function operandsOf(name: string, lhs: unknown, rhs: unknown): [Operand, Operand] {
+  for (const [argument, x] of [["lhs", lhs], ["rhs", rhs]] as const) {
+    if (!(x instanceof Array) && !(x instanceof QArray)) throw new ArgumentError(`${name}: ${argument} must be an Array (or a QArray, with a quantized backend), got ${typeof x}`);
+  }
+  return [lhs as Operand, rhs as Operand];
+}
+
+/** Operands go to the backend as they are when it is composite; QArrays are refused by the others. */
+function plainOperands(name: string, backend: GmmBackend, lhs: Operand, rhs: Operand): [Array, Array] {
+  if (!backend.composite && (lhs instanceof QArray || rhs instanceof QArray)) {
+    throw new ArgumentError(`${name}: backend '${backend.name}' takes Arrays; a QArray operand needs a quantized backend (quant.quantized(backend, rule))`);
+  }
+  return [lhs as Array, rhs as Array];
 }
 
 /**
@@ -128,22 +145,23 @@ function operandsOf(name: string, lhs: unknown, rhs: unknown): [Array, Array] {
  * other row is 0, or keeps `existingOut`'s values. Accumulates in float32 (float64 for float64 operands) and
  * rounds once to `preferredElementType` (default float32, float64 for float64 operands).
  */
-export function gmm(lhs: Array, rhs: Array, groupSizes: Array, options: GmmOptions = {}): Array {
-  [lhs, rhs] = operandsOf("gmm", lhs, rhs);
+export function gmm(lhsArg: Operand, rhsArg: Operand, groupSizes: Array, options: GmmOptions = {}): Array {
+  const [lhs, rhs] = operandsOf("gmm", lhsArg, rhsArg);
   groupSizes = checkGroupSizesArg("gmm", groupSizes);
   if (lhs.ndim !== 2) throw new ShapeError(`gmm: lhs must have rank 2 ([m, k]), got shape ${fmtShape(lhs.shape)}`);
   if (rhs.ndim !== 3) throw new ShapeError(`gmm: rhs must have rank 3 ([g, k, n], or [g, n, k] with transposeRhs), got shape ${fmtShape(rhs.shape)}`);
   const transposeRhs = options.transposeRhs ?? false;
-  const [m, k, n, numGroups] = gmmDims(lhs.aval, rhs.aval, transposeRhs);
+  const [m, k, n, numGroups] = gmmDims(avalOf(lhs), avalOf(rhs), transposeRhs);
   const groupOffset = groupOffsetArg("gmm", options.groupOffset);
   checkKnownValues("gmm", groupSizes, groupOffset, m, numGroups);
   const [tiling, dlhsTiling, drhsTiling] = resolveGmmTiling(options.tiling, m, k, n);
   const preferredElementType = checkDType(options.preferredElementType ?? defaultOutput(lhs), "gmm: preferredElementType");
   const backend = resolveGmmBackend(options.backend ?? REFERENCE_BACKEND, "gmm");
-  const request: GmmRequest = { op: "gmm", lhs: lhs.aval, rhs: rhs.aval, groupSizes: groupSizes.aval, preferredElementType, tiling, transposeRhs, hasExistingOut: options.existingOut !== undefined };
+  const request: GmmRequest = { op: "gmm", lhs: avalOf(lhs), rhs: avalOf(rhs), groupSizes: groupSizes.aval, preferredElementType, tiling, transposeRhs, hasExistingOut: options.existingOut !== undefined };
   checkSupported(backend, request);
   const call = { groupOffset, existingOut: options.existingOut, transposeRhs, preferredElementType, tiling, dlhsTiling, drhsTiling, checkGroupSizes: options.checkGroupSizes };
-  return backend.composite ? backend.gmm(lhs, rhs, groupSizes, call) : bindGmm(lhs, rhs, groupSizes, call, backend.name);
+  const [l, r] = plainOperands("gmm", backend, lhs, rhs);
+  return backend.composite ? backend.gmm(l, r, groupSizes, call) : bindGmm(l, r, groupSizes, call, backend.name);
 }
 
 /**
@@ -151,8 +169,8 @@ export function gmm(lhs: Array, rhs: Array, groupSizes: Array, options: GmmOptio
  * slice j being `lhs[:, rows] @ rhs[rows, :]` over the rows of group `groupOffset + j` (zeros for an empty
  * group), plus `existingOut` when given.
  */
-export function tgmm(lhs: Array, rhs: Array, groupSizes: Array, options: TgmmOptions = {}): Array {
-  [lhs, rhs] = operandsOf("tgmm", lhs, rhs);
+export function tgmm(lhsArg: Operand, rhsArg: Operand, groupSizes: Array, options: TgmmOptions = {}): Array {
+  const [lhs, rhs] = operandsOf("tgmm", lhsArg, rhsArg);
   groupSizes = checkGroupSizesArg("tgmm", groupSizes);
   if (lhs.ndim !== 2) throw new ShapeError(`tgmm: lhs must have rank 2 ([k, m]), got shape ${fmtShape(lhs.shape)}`);
   if (rhs.ndim !== 2) throw new ShapeError(`tgmm: rhs must have rank 2 ([m, n]), got shape ${fmtShape(rhs.shape)}`);
@@ -163,8 +181,9 @@ export function tgmm(lhs: Array, rhs: Array, groupSizes: Array, options: TgmmOpt
   const tiling = resolveTgmmTiling(options.tiling, m, k, rhs.shape[1]!);
   const preferredElementType = checkDType(options.preferredElementType ?? defaultOutput(lhs), "tgmm: preferredElementType");
   const backend = resolveGmmBackend(options.backend ?? REFERENCE_BACKEND, "tgmm");
-  const request: GmmRequest = { op: "tgmm", lhs: lhs.aval, rhs: rhs.aval, groupSizes: groupSizes.aval, preferredElementType, tiling, transposeRhs: false, hasExistingOut: options.existingOut !== undefined };
+  const request: GmmRequest = { op: "tgmm", lhs: avalOf(lhs), rhs: avalOf(rhs), groupSizes: groupSizes.aval, preferredElementType, tiling, transposeRhs: false, hasExistingOut: options.existingOut !== undefined };
   checkSupported(backend, request);
   const call = { groupOffset, existingOut: options.existingOut, numActualGroups, preferredElementType, tiling, checkGroupSizes: options.checkGroupSizes };
-  return backend.composite ? backend.tgmm(lhs, rhs, groupSizes, call) : bindTgmm(lhs, rhs, groupSizes, call, backend.name);
+  const [l, r] = plainOperands("tgmm", backend, lhs, rhs);
+  return backend.composite ? backend.tgmm(l, r, groupSizes, call) : bindTgmm(l, r, groupSizes, call, backend.name);
 }
