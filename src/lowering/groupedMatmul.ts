@@ -18,7 +18,7 @@
  */
 import { sizeOf } from "../core/shape.js";
 import { type LoweringTarget, blockedAccumulators, chooseDotTiling, packRhs, packsRhs } from "./dot.js";
-import { type Expr, type ScalarType, type Stmt, accumulatorName, binary, c, cast, gid, select, v } from "./kernelIr.js";
+import { type Expr, type ScalarType, type Stmt, accumulatorName, binary, bitcast, c, cast, decode, dot4i8, gid, load, select, v } from "./kernelIr.js";
 import type { Block, KernelContext, Value } from "./lower.js";
 import { allOf, fresh, i32, lazy } from "./rules/common.js";
 
@@ -85,6 +85,7 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
   const packed = packs ? packRhs(key, { batch: g, k, n, nBlocks, tn }, outType, materialize, rhsAt) : undefined;
   const G = groupSizes!.shape[0]!;
   const starts = m * n > 0 && g > 0 ? groupStarts(groupSizes!, m, materialize) : undefined;
+  const words = packedWords(lhs!, rhs!, transposeRhs, outType, target, materialize);
 
   const block: Block = {
     grid: m * n === 0 ? 0 : mBlocks * nBlocks,
@@ -103,7 +104,10 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
     const lhsAt = (i: number): Expr => cast(lhs!.at([rows[i]!, kk], ctx), outType);
     const colAt = (group: Expr, j: number): Expr => (packed ? packed.at([group, nb, kk, i32(j)], ctx) : rhsAt(group, cols[j]!, kk, ctx));
     const tileEnd = v(name("tileEnd"), "i32");
-    const contraction = (acc: string, local: Expr): Stmt => ({ k: "for", name: name("k"), start: i32(0), end: i32(k), body: [{ k: "rank1", acc, rows: rows.map((_, i) => lhsAt(i)), cols: cols.map((_, j) => colAt(local, j)) }] });
+    const contraction = (acc: string, local: Expr): Stmt =>
+      words
+        ? words.contraction(ctx, acc, name, rows, cols, local, n)
+        : { k: "for", name: name("k"), start: i32(0), end: i32(k), body: [{ k: "rank1", acc, rows: rows.map((_, i) => lhsAt(i)), cols: cols.map((_, j) => colAt(local, j)) }] };
     const part = name("p");
     const each = (f: (i: number, j: number) => Stmt): Stmt[] => rows.flatMap((_, i) => cols.map((_, j) => f(i, j)));
     const visit = (local: Expr, start: Expr, end: Expr): Stmt[] => {
@@ -166,6 +170,59 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
     const rest = existingOut ? cast(existingOut.at([min(row, m - 1), n % tn === 0 ? plus(n0, j) : min(plus(n0, j), n - 1)], ctx), outType) : zero;
     return select(active, acc, rest);
   });
+}
+
+/**
+ * 8- and 4-bit operands on WebGPU (packed in u32 words) contract a word at a time: a k step reads one word per
+ * row and per column instead of unpacking each element from its word. int8 words multiply with dot4I8Packed (four
+ * products summed exactly in i32 per instruction); int4 and float8 words are unpacked in registers (sign-extended
+ * nibbles, decoded bytes) into rank-1 updates, in k order as the element-wise loop would. Taken when both
+ * operands have the same such type, k is a multiple of the elements per word (rows start on word boundaries)
+ * and the result is f32 (or i32, for int8). Words are read from stored arrays, rhs k-contiguous: an operand
+ * computed on the fly (a slice) is stored first, a [g, k, n] rhs copied transposed (a quarter of an f32 copy's
+ * bytes, or less).
+ */
+function packedWords(lhs: Value, rhs: Value, transposeRhs: boolean, outType: ScalarType, target: LoweringTarget, materialize: (value: Value) => Value) {
+  const k = lhs.shape[1]!;
+  const element = lhs.element;
+  const perWord = element === "int8" || element === "float8_e4m3fn" || element === "float8_e5m2" ? 4 : element === "int4" ? 8 : 0;
+  const types = element === "int8" ? ["f32", "i32"] : ["f32"];
+  if (target !== "webgpu" || perWord === 0 || rhs.element !== element || k === 0 || k % perWord !== 0 || !types.includes(outType)) return undefined;
+  const [g, a, b] = rhs.shape as [number, number, number];
+  // Operands computed on the fly (a slice, say) are stored first: words are read from arrays.
+  const stored = materialize(lhs);
+  const kMajor = materialize(transposeRhs ? rhs : { ...lazy([g, b, a], rhs.type, false, ([grp, column, t], ctx) => rhs.at([grp!, t!, column!], ctx)), element });
+  const kWords = k / perWord;
+  /** Element e of a word, as f32. */
+  const unpack = (word: Expr, e: number): Expr =>
+    element === "int4"
+      ? cast(binary("sar", bitcast(binary("shl", word, c(28 - 4 * e, "u32")), "i32"), i32(28)), "f32")
+      : decode(element as "float8_e4m3fn" | "float8_e5m2", binary("and", binary("shr", word, c(8 * e, "u32")), c(0xff, "u32")));
+  return {
+    /** The loop over k's words, each word pair's products added to the (i, j) accumulators. */
+    contraction(ctx: KernelContext, acc: string, name: (s: string) => string, rows: Expr[], cols: Expr[], local: Expr, n: number): Stmt {
+      const [lhsWords, rhsWords] = [ctx.slot(stored.ref!, { type: "u32" }), ctx.slot(kMajor.ref!, { type: "u32" })];
+      const t = v(name("kw"), "i32");
+      const rowWord = (i: number): Expr => v(name(`rw${i}`), "u32");
+      const colWord = (j: number): Expr => v(name(`cw${j}`), "u32");
+      const product = (i: number, j: number): Expr => (outType === "i32" ? dot4i8(rowWord(i), colWord(j)) : cast(dot4i8(rowWord(i), colWord(j)), "f32"));
+      const updates: Stmt[] =
+        element === "int8"
+          ? rows.flatMap((_, i) => cols.map((_, j): Stmt => ({ k: "assign", name: accumulatorName(acc, i, j), value: binary("add", v(accumulatorName(acc, i, j), outType), product(i, j)) })))
+          : Array.from({ length: perWord }, (_, e): Stmt => ({ k: "rank1", acc, rows: rows.map((_, i) => unpack(rowWord(i), e)), cols: cols.map((_, j) => unpack(colWord(j), e)) }));
+      return {
+        k: "for",
+        name: name("kw"),
+        start: i32(0),
+        end: i32(kWords),
+        body: [
+          ...rows.map((row, i): Stmt => ({ k: "let", name: name(`rw${i}`), value: load(lhsWords, binary("add", times(row, kWords), t), "u32") })),
+          ...cols.map((column, j): Stmt => ({ k: "let", name: name(`cw${j}`), value: load(rhsWords, binary("add", times(binary("add", times(local, n), column), kWords), t), "u32") })),
+          ...updates,
+        ],
+      };
+    },
+  };
 }
 
 /**

@@ -41,6 +41,12 @@ const LIB = {
   shl: (a: number, s: number): number => ((s >>> 0) >= 32 ? 0 : a << s),
   shr: (a: number, s: number): number => ((s >>> 0) >= 32 ? 0 : (a >>> 0) >>> s),
   sar: (a: number, s: number): number => a >> ((s >>> 0) >= 32 ? 31 : s),
+  /** The sum of the products of the four signed bytes of a and b (WGSL's dot4I8Packed). */
+  dot4i8(a: number, b: number): number {
+    let sum = 0;
+    for (let shift = 0; shift < 32; shift += 8) sum += ((a << (24 - shift)) >> 24) * ((b << (24 - shift)) >> 24);
+    return sum;
+  },
   bitsOfF32: float32Bits,
   f32OfBits: float32FromBits,
   /** Rounds a float64 to a narrow format once (so an op computed in float64 rounds as the interpreter rounds it). */
@@ -120,6 +126,8 @@ function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
       return `lib.shr(${a}, ${b})`;
     case "sar":
       return t === "u32" ? `lib.shr(${a}, ${b})` : `lib.sar(${a}, ${b})`;
+    case "dot4i8":
+      return `lib.dot4i8(${a}, ${b})`;
   }
 }
 

@@ -21,11 +21,13 @@ export type UnaryOp =
  * Binary ops on operands of one type. `and`/`or`/`xor` are logical on bool and bitwise on integers.
  * Shifts take the shift amount in the operand's type; an amount outside [0, 32) gives 0 (`shl`, `shr`) or
  * fills with the sign bit (`sar` on i32; on u32 it is `shr`). `atan2(a, b)` is the angle of the point (b, a).
+ * `dot4i8` takes two u32 words of four packed int8 each and gives the i32 sum of their four products (WGSL's
+ * dot4I8Packed; see `dot4i8`).
  */
 export type BinaryOp =
   | "add" | "sub" | "mul" | "div" | "rem" | "max" | "min" | "pow" | "atan2"
   | "lt" | "le" | "gt" | "ge" | "eq" | "ne"
-  | "and" | "or" | "xor" | "shl" | "shr" | "sar";
+  | "and" | "or" | "xor" | "shl" | "shr" | "sar" | "dot4i8";
 
 export type Expr =
   | { readonly k: "const"; readonly value: number; readonly type: ScalarType }
@@ -114,6 +116,8 @@ export const load = (buffer: number, index: Expr, type: ScalarType): Expr => ({ 
 export const unary = (op: UnaryOp, a: Expr): Expr => ({ k: "unary", op, a, type: a.type });
 export const binary = (op: BinaryOp, a: Expr, b: Expr): Expr => ({ k: "binary", op, a, b, type: COMPARISONS.has(op) ? "bool" : a.type });
 export const select = (cond: Expr, a: Expr, b: Expr): Expr => ({ k: "select", cond, a, b, type: a.type });
+/** The i32 dot product of two u32 words, each four int8 (byte i of a times byte i of b, summed). */
+export const dot4i8 = (a: Expr, b: Expr): Expr => ({ k: "binary", op: "dot4i8", a, b, type: "i32" });
 export const cast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "cast", a, type });
 export const bitcast = (a: Expr, type: ScalarType): Expr => (a.type === type ? a : { k: "bitcast", a, type });
 export const roundTo = (format: NarrowFloat, a: Expr): Expr => ({ k: "round", format, a, type: "f32" });

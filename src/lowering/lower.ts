@@ -90,8 +90,10 @@ export class KernelContext {
   readonly #slots: (BufferRef | undefined)[] = [];
   /** The element (row, column) of the invocation's block being stored (see `Block`); (0, 0) for unblocked values. */
   element: readonly [number, number] = [0, 0];
+  /** The binding of `ref` as `decl` describes it; one buffer may be bound twice, as packed elements and as its raw u32 words. */
   slot(ref: BufferRef, decl: Omit<BufferDecl, "access">): number {
-    const i = this.#slots.findIndex((r) => r?.kind === ref.kind && r.index === ref.index);
+    const same = (d: Omit<BufferDecl, "access">): boolean => d.type === decl.type && d.element === decl.element && (d.packed ?? false) === (decl.packed ?? false);
+    const i = this.#slots.findIndex((r, k) => r?.kind === ref.kind && r.index === ref.index && same(this.decls[k]!));
     if (i >= 0) return i;
     this.#slots.push(ref);
     this.decls.push(decl);

@@ -77,6 +77,8 @@ function binary(op: BinaryOp, a: string, b: string, t: ScalarType): string {
       return t === "f32" ? `wg_f${op}(${a}, ${b})` : `${op}(${a}, ${b})`;
     case "atan2":
       return `${op}(${a}, ${b})`;
+    case "dot4i8":
+      return `dot4I8Packed(${a}, ${b})`;
     case "pow":
       return `wg_pow(${a}, ${b})`;
     case "xor":

@@ -4,8 +4,10 @@
  * nothing of the inner backend but its interface.
  *
  * Forward (gmm, `lhs [m,k]`, `rhs [G,k,n]`): lhs per row, rhs per output column shared across the groups (so the
- * backward can fold its scale), or, with `blockSize`, both in blocks along k (rhs per group). The inner backend
- * receives the dequantized operands (no built-in backend computes on codes yet), so the value is
+ * backward can fold its scale), or, with `blockSize`, both in blocks along k (rhs per group). A backend that
+ * declares the qtype in `quantizedOperands` receives the codes and the scales are applied to its result (block-wise,
+ * one product per block of k, summed); any other receives the dequantized operands (on the kernel devices the
+ * dequantization fuses into its kernel's loads). Either way the value is
  * `gmm(deq(Q(lhs)), deq(Q(rhs)))` up to accumulation order. Operands that are already `QArray`s are used as they
  * are (weights quantized once, for instance) and receive no gradient.
  *
@@ -84,8 +86,39 @@ function rowScales(scale: Array, groupSizes: Array, groupOffset: Array, m: numbe
   return lax.broadcastInDim(rows, [m, n], [0, 1]);
 }
 
+/**
+ * gmm on the codes (the inner backend contracts them natively, accumulating in f32), the scales applied to each
+ * product — lhs's per row, rhs's per column (gathered per row when per group) — and the rows outside the call's
+ * groups taken from existingOut (or 0) by a select. Scales constant along k make one product; scales in blocks
+ * along k one product per block, each on its slice of the codes, summed.
+ */
+function productOnCodes(inner: GmmBackend, [ql, qr]: [QArray, QArray], kAxis: number, groupSizes: Array, call: GmmCall): Array {
+  const [m, k] = ql.shape as [number, number];
+  const [g] = qr.shape as [number];
+  const n = qr.shape[3 - kAxis]!;
+  const blocks = ql.scale.shape[1]!;
+  const size = k / blocks;
+  let total: Array | undefined;
+  for (let j = 0; j < blocks; j++) {
+    const part = (x: Array, axis: number, width: number): Array => (blocks === 1 ? x : lax.sliceInDim(x, j * width, (j + 1) * width, 1, axis));
+    const product = inner.gmm(part(ql.qvalue, 1, size), part(qr.qvalue, kAxis, size), groupSizes, { ...call, existingOut: undefined, preferredElementType: "float32" });
+    const lhsScale = part(ql.scale, 1, 1);
+    const rhsScale = part(qr.scale, kAxis, 1);
+    const rowScale = lax.broadcastInDim(lax.reshape(cast(lhsScale, "float32"), [lhsScale.shape[0]!]), [m, n], [0]);
+    const columnScale = rowScales(kAxis === 2 ? lax.transpose(rhsScale, [0, 2, 1]) : rhsScale, groupSizes, call.groupOffset, m, n, "float32");
+    const scaled = lax.mul(lax.mul(product, rowScale), columnScale);
+    total = total ? lax.add(total, scaled) : scaled;
+  }
+  const active = lax.broadcastInDim(activeRows(groupSizes, call.groupOffset, g, m), [m, n], [0]);
+  const rest = call.existingOut ? cast(call.existingOut, "float32") : zeros([m, n], "float32");
+  return cast(lax.select(active, total!, rest), call.preferredElementType);
+}
+
 /** A gradient, quantized and dequantized by the rule's bwdQtype for a product contracting `axis` (channels: the rest). */
 const gradientFor = (d: Array, rule: ResolvedRule, channels: number[], axis: number): Array => deq(quantizeFor(d, rule.bwd, rule, channels, axis));
+
+/** Blocks of k shorter than this are dequantized instead: each block is a product of its own. */
+const MIN_CODE_BLOCK = 32;
 
 /** What the backward pass keeps: the operands as quantized for it, and the groups. */
 interface Residuals {
@@ -108,10 +141,22 @@ function quantizedGmm(inner: GmmBackend, rule: ResolvedRule, who: string) {
       checkBlock(who, block, k, `k (lhs [m, k] is ${fmtShape(lhs.shape)})`);
       if (dual) checkBlock(who, block, n, `n when bwdQtype is set (rhs is ${fmtShape(rhs.shape)})`);
     }
+    /**
+     * On codes, when the inner backend computes on this qtype's codes and the scales are constant along k, or
+     * along blocks of k of one size for both (symmetric quantization: no zero point).
+     */
+    const onCodes = (ql: Operand, qr: Operand): [QArray, QArray] | undefined => {
+      if (!(ql instanceof QArray) || !(qr instanceof QArray) || ql.zeroPoint || qr.zeroPoint || ql.qtype !== qr.qtype || !inner.quantizedOperands?.includes(ql.qtype)) return undefined;
+      const blocks = ql.scale.shape[1]!;
+      return blocks === qr.scale.shape[kAxis] && (blocks === 1 || ql.shape[1]! / blocks >= MIN_CODE_BLOCK) ? [ql, qr] : undefined;
+    };
     const forward = (l: Operand, r: Operand, sizes: Array, offset: Array, existing: Array[]) => {
       const ql = quantizeFor(l, rule.act, rule, [0], 1);
       const qr = quantizeFor(r, rule.weight, rule, block ? [0, nAxis] : [nAxis], kAxis);
-      const out = inner.gmm(deq(ql), deq(qr), sizes, { ...call, groupOffset: offset, existingOut: existing[0] });
+      const codes = onCodes(ql, qr);
+      const out = codes
+        ? productOnCodes(inner, codes, kAxis, sizes, { ...call, groupOffset: offset, existingOut: existing[0] })
+        : inner.gmm(deq(ql), deq(qr), sizes, { ...call, groupOffset: offset, existingOut: existing[0] });
       return { out, ql, qr };
     };
     const f = customVjp(function quantized_gmm(l: Operand, r: Operand, sizes: Array, offset: Array, existing: Array[]) {

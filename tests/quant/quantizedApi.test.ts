@@ -114,6 +114,21 @@ describe("composition", () => {
     expectClose(out.dataSync(), gmmOracle(c, deq(lhs, { qtype: "int4" }), deq(rhs, { qtype: "int4" })), 1e-5, 1e-5);
   });
 
+  it("a backend that computes on codes gets them (wgsl: int8, per channel and block-wise), the others dequantized operands", () => {
+    const operandTypes = (backend: GmmBackend, blockSize?: number): string[][] => {
+      const q = quant.quantized(backend, { actQtype: "int8", weightQtype: "int8", blockSize });
+      const call = makeJaxpr((l: A, r: A) => gmm(l, r, groupSizes, { backend: q }))(lhs, rhs).jaxpr.eqns.find((e) => e.primitive.name === "custom_vjp_call")!;
+      const body = (call.params as { call_jaxpr: { jaxpr: { eqns: { primitive: { name: string }; inputs: { aval: { dtype: string } }[] }[] } } }).call_jaxpr.jaxpr;
+      return body.eqns.filter((e) => e.primitive.name === "gmm").map((e) => e.inputs.slice(0, 2).map((x) => x.aval.dtype));
+    };
+    expect(getGmmBackend("wgsl").quantizedOperands).toEqual(["int8", "int4", "float8_e4m3fn", "float8_e5m2"]);
+    expect(operandTypes(getGmmBackend("wgsl"))).toEqual([["int8", "int8"]]);
+    // Blocks of 4 are too short to be products of their own; of 8 (k = 8), one block.
+    expect(operandTypes(getGmmBackend("wgsl"), 4)).toEqual([["float32", "float32"]]);
+    expect(operandTypes(getGmmBackend("wgsl"), 8)).toEqual([["int8", "int8"]]);
+    expect(operandTypes(reference)).toEqual([["float32", "float32"]]);
+  });
+
   it("the jaxpr shows the quantization and the inner backend's gmm inside a custom_vjp call", () => {
     const text = makeJaxpr((l: A, r: A) => gmm(l, r, groupSizes, { backend: int8 }))(lhs, rhs).toString();
     expect(text).toMatch(/custom_vjp_call\[.*name=quantized_gmm/s);

@@ -8,6 +8,7 @@ import type { Array } from "../../core/array.js";
 import type { ShapedArray } from "../../core/aval.js";
 import type { DType } from "../../core/dtype.js";
 import { ArgumentError } from "../../core/errors.js";
+import type { QType } from "../../core/qarray.js";
 
 /** Tile sizes (tm, tk, tn) of one kernel. */
 export type Tiles = readonly [number, number, number];
@@ -68,6 +69,13 @@ export interface GmmBackend {
    * the primitive under the backend's name (whose derivative would be megablox's VJP on this backend).
    */
   readonly composite?: boolean;
+  /**
+   * Quantized types whose codes the backend's gmm computes on natively: given lhs and rhs of that dtype and a
+   * float preferredElementType, it contracts the codes themselves (the wgsl backend: int8 words with
+   * dot4I8Packed). `quant.quantized` then passes it the codes and applies the scales to the result (per row and
+   * column); for other backends it passes dequantized operands.
+   */
+  readonly quantizedOperands?: readonly QType[];
   /** `true`, or why the backend cannot serve the request (the error names the backend and says this). */
   supports?(request: GmmRequest): true | string;
 }

@@ -9,12 +9,13 @@
 import { groupedGmm, groupedTgmm } from "../../lowering/groupedMatmul.js";
 import type { LoweringTarget } from "../../lowering/dot.js";
 import { registerKernelRule } from "../../lowering/kernelRules.js";
+import type { QType } from "../../core/qarray.js";
 import type { GmmBackend } from "./backend.js";
 import { type GmmParams, type TgmmParams, gmmP, tgmmP } from "./primitives.js";
 import { bindGmm, bindTgmm } from "./rules.js";
 
-/** The backend `name`, with its grouped kernels registered for `target`. */
-export function groupedKernelBackend(name: string, target: LoweringTarget): GmmBackend {
+/** The backend `name`, with its grouped kernels registered for `target` (and the quantized types they compute on natively). */
+export function groupedKernelBackend(name: string, target: LoweringTarget, quantizedOperands?: readonly QType[]): GmmBackend {
   // With checkGroupSizes the decomposition runs: this call without it, then a check of the sizes.
   const served = (p: GmmParams | TgmmParams, t: string): boolean => p.backend === name && t === target && !p.check_group_sizes;
   registerKernelRule(gmmP, served, (e, inputs, _outShape, outType, options, materialize) =>
@@ -24,6 +25,7 @@ export function groupedKernelBackend(name: string, target: LoweringTarget): GmmB
   return {
     name,
     bindsOwnPrimitive: true,
+    ...(quantizedOperands ? { quantizedOperands } : {}),
     gmm: (lhs, rhs, groupSizes, call) => bindGmm(lhs, rhs, groupSizes, call, name),
     tgmm: (lhs, rhs, groupSizes, call) => bindTgmm(lhs, rhs, groupSizes, call, name),
   };
