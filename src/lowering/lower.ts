@@ -208,12 +208,6 @@ const FUSES_PENDING = new Set(Object.keys(ELEMENTWISE_RULES));
 const CONTRACTIONS = new Set(["dot_general", "gmm", "tgmm"]);
 const MAX_CONTRACTION_PROLOGUE = 8;
 
-/**
- * A value read by several operations is stored once, unless it is this cheap (operations fused into it): then
- * each reader recomputes it, which costs less than a kernel boundary (a store and the loads back).
- */
-const MAX_RECOMPUTED = 2;
-
 /** Lowers a closed jaxpr (nested jit and custom_jvp/custom_vjp calls are inlined, dead code removed first). */
 export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { target: "cpu" }): Program {
   const jaxpr: Jaxpr = dce(inlineAllCalls(closed.jaxpr));
@@ -316,8 +310,7 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
       if (blocked) value = { ...value, block: blocked.block };
       readsOf.set(value, inputReads);
       if (!value.ref && !value.pending) costs.set(value, 1 + inputs.reduce((total, x) => total + (costs.get(x) ?? 0), 0));
-      const shared = (uses.get(o) ?? 0) > 1 && (value.pending || (costs.get(value) ?? 0) > MAX_RECOMPUTED);
-      values.set(o, shared ? materialize(value) : value);
+      values.set(o, (uses.get(o) ?? 0) > 1 ? materialize(value) : value);
     });
   }
   const outputs = jaxpr.outvars.map((a) => {

@@ -65,8 +65,12 @@ const roundUp = (n: number, block: number): number => Math.ceil(n / block) * blo
 /** The first `size` indices of `x` along `axis`. */
 const takeFirst = (x: Array, axis: number, size: number): Array => (x.shape[axis] === size ? x : lax.sliceInDim(x, 0, size, 1, axis));
 
-/** A QArray whose scale is constant along `axes` and has no zero point: its scale can move to the other operand. */
-const foldable = (x: Operand, axes: number[]): x is QArray => x instanceof QArray && !x.zeroPoint && axes.every((a) => x.scale.shape[a] === 1);
+/** A QArray without zero point whose scale is per channel or per tensor on every axis but `free` ones (its dim or 1). */
+const channelScaled = (x: Operand, free: number[] = []): x is QArray =>
+  x instanceof QArray && !x.zeroPoint && x.scale.shape.every((s, a) => free.includes(a) || s === 1 || s === x.shape[a]);
+
+/** A QArray whose scale is constant along `axes` and per channel elsewhere: its scale can move to the other operand. */
+const foldable = (x: Operand, axes: number[]): x is QArray => channelScaled(x) && axes.every((a) => x.scale.shape[a] === 1);
 
 /** The codes of a QArray as values of its dtype (its scale moved elsewhere). */
 const codes = (q: QArray): Array => lax.convertElementType(q.qvalue, q.dtype);
@@ -146,7 +150,7 @@ function quantizedGmm(inner: GmmBackend, rule: ResolvedRule, who: string) {
      * along blocks of k of one size for both (symmetric quantization: no zero point).
      */
     const onCodes = (ql: Operand, qr: Operand): [QArray, QArray] | undefined => {
-      if (!(ql instanceof QArray) || !(qr instanceof QArray) || ql.zeroPoint || qr.zeroPoint || ql.qtype !== qr.qtype || !inner.quantizedOperands?.includes(ql.qtype)) return undefined;
+      if (!channelScaled(ql, [1]) || !channelScaled(qr, [kAxis]) || ql.qtype !== qr.qtype || !inner.quantizedOperands?.includes(ql.qtype)) return undefined;
       const blocks = ql.scale.shape[1]!;
       return blocks === qr.scale.shape[kAxis] && (blocks === 1 || ql.shape[1]! / blocks >= MIN_CODE_BLOCK) ? [ql, qr] : undefined;
     };

@@ -93,6 +93,16 @@ describe("gradients", () => {
     expectClose(dl!.dataSync(), gmmOracle({ ...c, k: n, n: k, transposeRhs: true }, host(dout), w), 1e-5, 1e-5);
   });
 
+  it("of weights given quantized in blocks along n: the scale cannot fold, the residual is dequantized", () => {
+    const weights = quant.quantize(rhs, { qtype: "int8", tiledAxes: { 2: 3 } });
+    expect(weights.scale.shape).toEqual([1, 1, 2]);
+    const [out, pullback] = vjp((l: A) => gmm(l, weights, groupSizes, { backend: int8 }), lhs) as [A, (ct: A) => A[]];
+    const w = host(quant.dequantize(weights));
+    const c = { m, k, n, groups: g, groupSizes: sizes, groupOffset: 0, transposeRhs: false };
+    expectClose(out.dataSync(), gmmOracle(c, deq(lhs, { qtype: "int8", channelwiseAxes: [0] }), w), 1e-5, 1e-5);
+    expectClose(pullback(dout)[0]!.dataSync(), gmmOracle({ ...c, k: n, n: k, transposeRhs: true }, host(dout), w), 1e-5, 1e-5);
+  });
+
   it("of existingOut: dout on the rows outside the groups", () => {
     const existing = randomArray(next, [m, n]);
     const f = (e: A): A => np.sum(np.multiply(gmm(lhs, rhs, groupSizes, { backend: int8, existingOut: e }), dout));
