@@ -44,4 +44,5 @@ export default tseslint.config(
   { files: ["src/ops/numpy/**", "src/ops/nn/**", "src/ops/random/**"], rules: forbidden("trace", "vjp", "ops/gmm", "ops/moe", "quant", "lowering", "runtime") },
   { files: ["src/quant/**"], rules: forbidden("ops/numpy", "ops/nn", "ops/random", "ops/moe", "lowering", "runtime") },
   { files: ["src/ops/moe/**"], rules: forbidden("trace", "lowering", "runtime") },
+  { files: ["src/optim/**"], rules: forbidden("trace", "vjp", "lowering", "runtime", "quant", "ops/gmm", "ops/moe") },
 );

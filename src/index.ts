@@ -27,6 +27,7 @@ export {
 export * as random from "./ops/random/index.js";
 export * as quant from "./quant/index.js";
 export * as moe from "./ops/moe/index.js";
+export * as optim from "./optim/index.js";
 export * as reference from "./reference.js";
 export * as tree from "./core/tree.js";
 export { makeJaxpr } from "./trace/stage.js";
