@@ -193,12 +193,16 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
 const eagerCache = new Map<string, ClosedJaxpr>();
 /** Eager signatures kept (least recently used ones are dropped beyond this). */
 const EAGER_CACHE_SIZE = 4096;
+/** Params that hold a jaxpr describing the operation (scatter's update computation) rather than a program to run. */
+const DESCRIPTIVE_JAXPRS = new Set(["update_jaxpr"]);
 setDeviceDispatch((primitive, inputs, params, device) => {
   const target = device ?? defaultDevice();
-  if (target === "interpreter" || subJaxprs(params).length > 0) return undefined;
+  const programs = typeof params === "object" && params !== null ? Object.entries(params).filter(([k]) => !DESCRIPTIVE_JAXPRS.has(k)) : params;
+  if (target === "interpreter" || subJaxprs(programs).length > 0) return undefined;
   let key: string;
   try {
-    key = `${target}|${primitive.name}|${JSON.stringify(params)}|${inputs.map((x) => `${x.aval.toString()}${x.weakType ? "w" : ""}`).join(",")}`;
+    const text = JSON.stringify(params, (_k, v: unknown) => (v instanceof ClosedJaxpr || v instanceof Jaxpr ? v.toString() : v));
+    key = `${target}|${primitive.name}|${text}|${inputs.map((x) => `${x.aval.toString()}${x.weakType ? "w" : ""}`).join(",")}`;
   } catch {
     return undefined;
   }

@@ -82,6 +82,15 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     expect(() => z.mul(2)).toThrow(/disposed/);
   });
 
+  it("run eager scatter-adds there too (bincount, argsort and take: what MoE routing does)", async () => {
+    const experts = devicePut(np.array([3, 0, 1, 1, 3, 3], { dtype: "int32" }), "webgpu");
+    const counts = np.bincount(experts, { length: 4 }) as ArrayImpl;
+    expect(counts.device).toBe("webgpu");
+    expect(globalThis.Array.from(await counts.data())).toEqual([1, 2, 0, 3]);
+    const order = np.argsort(experts);
+    expect(globalThis.Array.from(await np.take(experts, order).data())).toEqual([0, 1, 1, 3, 3, 3]);
+  });
+
   it("a while loop runs queued: later calls, eager operations, reads and disposals wait for it in order", async () => {
     const grow = jit((v: A) => lax.whileLoop((c: A) => np.sum(c).lt(1000), (c: A) => c.mul(2), v), { device: "webgpu" });
     const x = np.array([1, 2, 3]);
