@@ -41,8 +41,9 @@ import { type QuantRule, type Quantization, type ResolvedRule, describeRule, res
 export type Operand = Array | QArray;
 
 const dtypeOf = (x: Operand): DType => x.dtype;
-const deq = (x: Operand): Array => (x instanceof QArray ? dequantize(x) : x);
-const cast = (x: Array, dtype: DType): Array => (x.dtype === dtype ? x : lax.convertElementType(x, dtype));
+/** The operand's values: a QArray dequantized, an Array as it is. */
+export const deq = (x: Operand): Array => (x instanceof QArray ? dequantize(x) : x);
+export const cast = (x: Array, dtype: DType): Array => (x.dtype === dtype ? x : lax.convertElementType(x, dtype));
 
 /**
  * `x` quantized by `how` for a product contracting `axis`: per channel on `channels` (none when the rule is per

@@ -12,15 +12,13 @@ import type { DType } from "../core/dtype.js";
 import { ArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { QArray } from "../core/qarray.js";
 import * as lax from "../ops/lax/api.js";
-import type { DotDimensionNumbers } from "../ops/lax/dot.js";
+import { type DotDimensionNumbers, freeAxes } from "../ops/lax/dot.js";
 import { customVjp } from "../vjp/custom.js";
+import { cast, deq } from "./quantized.js";
 import { dequantize, quantize } from "./quantize.js";
 import type { Quantization, ResolvedRule } from "./rule.js";
 
 const range = (n: number): number[] => globalThis.Array.from({ length: n }, (_, i) => i);
-const freeAxes = (rank: number, ...used: (readonly number[])[]): number[] => range(rank).filter((i) => !used.some((u) => u.includes(i)));
-const deq = (x: Array | QArray): Array => (x instanceof QArray ? dequantize(x) : x);
-const cast = (x: Array, dtype: DType): Array => (x.dtype === dtype ? x : lax.convertElementType(x, dtype));
 
 /** x quantized for a product contracting `contracting`: per channel on the other axes, or in blocks along its contracting axis. */
 function quantizeFor(x: Array, how: Quantization | undefined, rule: ResolvedRule, contracting: readonly number[]): Array | QArray {

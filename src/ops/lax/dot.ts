@@ -26,7 +26,8 @@ export interface DotGeneralParams {
   readonly preferred_element_type: DType | null;
 }
 
-const freeAxes = (rank: number, ...used: (readonly number[])[]): number[] =>
+/** The axes of a rank-`rank` operand in none of `used` (a dot's free axes), in order. */
+export const freeAxes = (rank: number, ...used: (readonly number[])[]): number[] =>
   Array.from({ length: rank }, (_, i) => i).filter((i) => !used.some((u) => u.includes(i)));
 
 function dotShape(lhs: Shape, rhs: Shape, [[lc, rc], [lb, rb]]: DotDimensionNumbers): number[] {
