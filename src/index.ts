@@ -2,6 +2,9 @@
 export * as numpy from "./ops/numpy/index.js";
 export * as lax from "./lax.js";
 import "./vjp/calls.js";
+import "./vjp/customBatch.js";
+import "./vmap/calls.js";
+export { vmap, type AxisSpec, type VmapOptions } from "./vmap/api.js";
 export { grad, hessian, jacfwd, jacrev, jvp, linearize, valueAndGrad, vjp, type GradOptions } from "./vjp/api.js";
 export { stopGradient } from "./ops/lax/api.js";
 export { customJvp, customVjp, type CustomJvpFunction, type CustomVjpFunction } from "./vjp/custom.js";

@@ -18,6 +18,8 @@ export type Checker = (data: HostData, args: CheckArgs) => void;
 export interface CheckParams {
   readonly check: string;
   readonly args: CheckArgs;
+  /** Under vmap: the data holds this many examples one after another, each checked on its own. */
+  readonly batch?: number;
 }
 
 const checkers = new Map<string, Checker>();
@@ -27,8 +29,9 @@ export function registerChecker(name: string, checker: Checker): void {
 }
 
 /** Runs the checker `check` on `data`: throws its error when the data fails it. */
-export function runCheck({ check, args }: CheckParams, data: HostData): void {
+export function runCheck({ check, args, batch = 1 }: CheckParams, data: HostData): void {
   const checker = checkers.get(check);
   if (!checker) throw new ArgumentError(`check: no checker named '${check}' is registered`);
-  checker(data, args);
+  const length = data.length / batch;
+  for (let b = 0; b < batch; b++) checker(data.subarray(b * length, (b + 1) * length), args);
 }

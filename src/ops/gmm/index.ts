@@ -4,6 +4,7 @@ import { cpuBackend } from "./backends/cpu.js";
 import { raggedDotBackend } from "./backends/raggedDot.js";
 import { referenceBackend } from "./backends/reference.js";
 import { wgslBackend } from "./backends/wgsl.js";
+import "./batching.js";
 
 registerGmmBackend(referenceBackend);
 registerGmmBackend(raggedDotBackend);

@@ -41,7 +41,7 @@ const range = (n: number): number[] => globalThis.Array.from({ length: n }, (_, 
 const freeAxes = (rank: number, ...used: (readonly number[])[]): number[] => range(rank).filter((i) => !used.some((u) => u.includes(i)));
 const list = (xs: readonly number[]): string => `[${xs.join(", ")}]`;
 
-function modeOf(raggedDim: number, [[lc], [lb]]: DotDimensionNumbers): Mode {
+export function modeOf(raggedDim: number, [[lc], [lb]]: DotDimensionNumbers): Mode {
   if (lb.includes(raggedDim)) return "ragged_batch";
   return lc.includes(raggedDim) ? "ragged_contracting" : "ragged_noncontracting";
 }
@@ -51,7 +51,7 @@ function modeOf(raggedDim: number, [[lc], [lb]]: DotDimensionNumbers): Mode {
  * own class listed before it (non-contracting dims in axis order, contracting dims in dimension-number order);
  * in mode 3, the batch dims listed before the ragged one.
  */
-function prefixDims(mode: Mode, rank: number, raggedDim: number, [[lc], [lb]]: DotDimensionNumbers): number[] {
+export function prefixDims(mode: Mode, rank: number, raggedDim: number, [[lc], [lb]]: DotDimensionNumbers): number[] {
   if (mode === "ragged_batch") return lb.slice(0, lb.indexOf(raggedDim));
   const sameClass = mode === "ragged_contracting" ? lc : freeAxes(rank, lc, lb);
   return [...lb, ...sameClass.slice(0, sameClass.indexOf(raggedDim))];

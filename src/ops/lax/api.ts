@@ -10,6 +10,7 @@ import { type Shape, normalizeAxis } from "../../core/shape.js";
 import { bind, bind1 } from "../../trace/trace.js";
 import { setZerosFactory } from "../../vjp/ad.js";
 import { setJacobianOps } from "../../vjp/jacobian.js";
+import { setBatchOps } from "../../vmap/batching.js";
 import { setCotangentAdder } from "../../vjp/transpose.js";
 import * as dot from "./dot.js";
 import * as ew from "./elementwise.js";
@@ -286,12 +287,24 @@ export const threefry2x32 = (key0: Array, key1: Array, x0: Array, x1: Array): [A
 };
 
 export { cond, foriLoop, scan, switchCase as switch, whileLoop } from "./control.js";
-// After control.js: the rules module registers against its primitives.
+// After control.js: the rules modules register against its primitives.
 import "./controlRules.js";
+import "./controlBatch.js";
+import "./batchRules.js";
+import "./indexingBatch.js";
 
 // The autodiff layer builds zeros, sums cotangents and stacks Jacobian rows with these lax operations.
 setZerosFactory((aval) => broadcastInDim(convertElementType(0, aval.dtype), aval.shape, []));
 setCotangentAdder((x, y) => bind1(ew.addAnyP, [x, y], none));
+setBatchOps({
+  moveAxis: (x, from, to) => {
+    const order = x.shape.map((_, i) => i).filter((i) => i !== from);
+    order.splice(to, 0, from);
+    return transpose(x, order);
+  },
+  broadcastAxis: (x, size, axis) => broadcastInDim(x, [...x.shape.slice(0, axis), size, ...x.shape.slice(axis)], x.shape.map((_, i) => (i < axis ? i : i + 1))),
+  sumAxis: (x, axis) => reduceSum(x, [axis]),
+});
 setJacobianOps({
   basis: (x) => globalThis.Array.from({ length: x.size }, (_, i) => reshape(convertElementType(eq(iota("int32", x.size), i), x.dtype), x.shape)),
   stack: (xs, axis) => {
