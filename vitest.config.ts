@@ -10,7 +10,7 @@ export default defineConfig({
       { extends: true, test: { name: "kernels", include: ["tests/**/*.test.ts"] } },
       {
         extends: true,
-        test: { name: "reference", include: ["tests/core/**/*.test.ts", "tests/ops/**/*.test.ts", "tests/trace/**/*.test.ts", "tests/vjp/**/*.test.ts"], env: { WGJAX_DEVICE: "interpreter" } },
+        test: { name: "reference", include: ["tests/core/**/*.test.ts", "tests/ops/**/*.test.ts", "tests/trace/**/*.test.ts", "tests/vjp/**/*.test.ts", "tests/vmap/**/*.test.ts"], env: { WGJAX_DEVICE: "interpreter" } },
       },
     ],
   },

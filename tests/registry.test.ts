@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { type Primitive, reference } from "../src/index.js";
 import { getJvpRule, getTransposeRule, isNonDifferentiable } from "../src/vjp/ad.js";
+import { getBatchRule } from "../src/vmap/batching.js";
 import { SAMPLES } from "./util/samples.js";
 
 describe("primitive registry", () => {
@@ -37,5 +38,11 @@ describe("primitive registry", () => {
   it.each(primitives.map((p) => [p.name, p] as const))("%s has a JVP rule (or is non-differentiable) and, if linear, a transpose rule", (name, primitive: Primitive) => {
     if (name !== "custom_lin") expect(isNonDifferentiable(primitive) || getJvpRule(primitive) !== undefined).toBe(true);
     if (LINEAR.includes(name)) expect(getTransposeRule(primitive)).toBeDefined();
+  });
+
+  // A primitive without operands (iota) is never batched: vmap only sees it with every operand unbatched.
+  it.each(primitives.map((p) => [p.name, p] as const))("%s has a batching rule (or takes no operands)", (name, primitive: Primitive) => {
+    if (SAMPLES[name]!().inputs.length === 0) expect(name).toBe("iota");
+    else expect(getBatchRule(primitive)).toBeDefined();
   });
 });

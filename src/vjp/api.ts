@@ -12,7 +12,8 @@ import { asArray } from "../trace/args.js";
 import { type ClosedJaxpr, evalClosedJaxpr } from "../trace/jaxpr.js";
 import { type MainTrace, newMain } from "../trace/trace.js";
 import { JVPTrace, JVPTracer, type Tangent, UndefPrimal, Zero, instantiate, tangentAval, zerosLike } from "./ad.js";
-import { basisVectors, stackAlong } from "./jacobian.js";
+import { vmap } from "../vmap/api.js";
+import { basis } from "./jacobian.js";
 import { PartialVal, partialEvalFlat } from "./partial.js";
 import { backwardPass } from "./transpose.js";
 
@@ -203,31 +204,29 @@ export function grad(f: Fn, options: GradOptions = {}): (...args: unknown[]) => 
 }
 
 
-/** Forward-mode Jacobian of a single-array function: shape out.shape + in.shape. */
+/** Forward-mode Jacobian of a single-array function: shape out.shape + in.shape (JAX's: vmap of jvp over the basis). */
 export function jacfwd(f: Fn, options: { argnums?: number } = {}): (...args: unknown[]) => Array {
   const argnum = options.argnums ?? 0;
   return (...args) => {
     const x = asArray(args[argnum], "jacfwd: argument");
-    const columns = basisVectors(x).map((e) => {
-      const primals = args.map((a, i) => (i === argnum ? x : a));
-      const tangents = args.map((a, i) => (i === argnum ? e : zerosLike(asArray(a, "jacfwd: argument").aval.strongly())));
-      return asArray(jvp(f, primals, tangents)[1], "jacfwd: output");
-    });
-    const out = stackAlong(columns, -1);
-    return out.reshape([...out.shape.slice(0, -1), ...x.shape]);
+    const pushforward = (t: Array): Array => {
+      const tangents = args.map((a, i) => (i === argnum ? t : zerosLike(asArray(a, "jacfwd: argument").aval.strongly())));
+      return asArray(jvp(f, args.map((a, i) => (i === argnum ? x : a)), tangents)[1], "jacfwd: output");
+    };
+    const columns = vmap(pushforward, { outAxes: -1 })(basis(x, "jacfwd"));
+    return columns.reshape([...columns.shape.slice(0, -1), ...x.shape]);
   };
 }
 
-/** Reverse-mode Jacobian of a single-array function: shape out.shape + in.shape. */
+/** Reverse-mode Jacobian of a single-array function: shape out.shape + in.shape (JAX's: vmap of the VJP over the basis). */
 export function jacrev(f: Fn, options: { argnums?: number } = {}): (...args: unknown[]) => Array {
   const argnum = options.argnums ?? 0;
   return (...args) => {
     const wrt = (x: unknown): unknown => call(f, args.map((a, i) => (i === argnum ? x : a)));
     const [y, pullback] = vjp(wrt as Fn, args[argnum]);
     const out = asArray(y, "jacrev: output");
-    const rows = basisVectors(out).map((e) => asArray(pullback(e)[0], "jacrev: gradient"));
-    const stacked = stackAlong(rows, 0);
-    return stacked.reshape([...out.shape, ...stacked.shape.slice(1)]);
+    const rows = vmap((ct: Array) => asArray(pullback(ct)[0], "jacrev: gradient"))(basis(out, "jacrev"));
+    return rows.reshape([...out.shape, ...rows.shape.slice(1)]);
   };
 }
 

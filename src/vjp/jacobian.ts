@@ -1,18 +1,18 @@
-/** Helpers for Jacobians built from one JVP or VJP per basis vector (vmap will batch them later). */
-import { Array } from "../core/array.js";
+/** The standard basis Jacobians are built from: one JVP or VJP per basis vector, all at once under vmap. */
+import type { Array } from "../core/array.js";
 import { isFloat } from "../core/dtype.js";
-import { DTypeError } from "../core/errors.js";
+import { DTypeError, WgjaxError } from "../core/errors.js";
 
-let ops: { basis: (x: Array) => Array[]; stack: (xs: Array[], axis: number) => Array } | undefined;
+let identity: ((x: Array) => Array) | undefined;
 
-/** Installed by ops/lax: one-hot basis arrays and stacking. */
-export function setJacobianOps(impl: NonNullable<typeof ops>): void {
-  ops = impl;
+/** Installed by ops/lax: the identity matrix of `x.size`, shaped `[x.size, ...x.shape]` in `x`'s dtype. */
+export function setBasisOp(impl: (x: Array) => Array): void {
+  identity = impl;
 }
 
-export function basisVectors(x: Array): Array[] {
-  if (!isFloat(x.dtype)) throw new DTypeError(`jacobian: expected a floating-point array, got ${x.dtype}`);
-  return ops!.basis(x);
+/** Every basis vector of `x`'s space, stacked along a new leading axis. */
+export function basis(x: Array, name: string): Array {
+  if (!isFloat(x.dtype)) throw new DTypeError(`${name}: expected a floating-point array, got ${x.dtype}`);
+  if (!identity) throw new WgjaxError(`${name}: no basis operation installed; import wgjax through its index`);
+  return identity(x);
 }
-
-export const stackAlong = (xs: Array[], axis: number): Array => ops!.stack(xs, axis);

@@ -9,7 +9,7 @@ import type { Primitive } from "../../core/primitive.js";
 import { type Shape, normalizeAxis } from "../../core/shape.js";
 import { bind, bind1 } from "../../trace/trace.js";
 import { setZerosFactory } from "../../vjp/ad.js";
-import { setJacobianOps } from "../../vjp/jacobian.js";
+import { setBasisOp } from "../../vjp/jacobian.js";
 import { setBatchOps } from "../../vmap/batching.js";
 import { setCotangentAdder } from "../../vjp/transpose.js";
 import * as dot from "./dot.js";
@@ -293,7 +293,7 @@ import "./controlBatch.js";
 import "./batchRules.js";
 import "./indexingBatch.js";
 
-// The autodiff layer builds zeros, sums cotangents and stacks Jacobian rows with these lax operations.
+// The autodiff layer builds zeros, sums cotangents and Jacobian bases, and vmap moves batch axes, with these lax operations.
 setZerosFactory((aval) => broadcastInDim(convertElementType(0, aval.dtype), aval.shape, []));
 setCotangentAdder((x, y) => bind1(ew.addAnyP, [x, y], none));
 setBatchOps({
@@ -305,11 +305,8 @@ setBatchOps({
   broadcastAxis: (x, size, axis) => broadcastInDim(x, [...x.shape.slice(0, axis), size, ...x.shape.slice(axis)], x.shape.map((_, i) => (i < axis ? i : i + 1))),
   sumAxis: (x, axis) => reduceSum(x, [axis]),
 });
-setJacobianOps({
-  basis: (x) => globalThis.Array.from({ length: x.size }, (_, i) => reshape(convertElementType(eq(iota("int32", x.size), i), x.dtype), x.shape)),
-  stack: (xs, axis) => {
-    const rank = xs[0]!.ndim + 1;
-    const ax = normalizeAxis(axis, rank, "stack: axis");
-    return concatenate(xs.map((x) => expandDims(x, [ax])), ax);
-  },
+setBasisOp((x) => {
+  const n = x.size;
+  const eye = convertElementType(eq(broadcastedIota("int32", [n, n], 0), broadcastedIota("int32", [n, n], 1)), x.dtype);
+  return reshape(eye, [n, ...x.shape]);
 });
