@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: wgjax beside @jax-js/jax in one process (see compare.ts), on the CPU (our CPU device against
  * jax-js's wasm backend) and on WebGPU (both on the same adapter) when one is found, then gmm on MoE-like shapes
- * (gmm.ts) and quantized gmm against float32 gmm (quant.ts). Medians after warm-up; the machines are shared and
+ * (gmm.ts), quantized gmm against float32 gmm (quant.ts) and vmap: per-example gradients and gmm in the ragged
+ * batch mode (vmap.ts). Medians after warm-up; the machines are shared and
  * noisy, so the ratios are what to compare.
  */
 import * as jjs from "@jax-js/jax";
@@ -11,12 +12,17 @@ import { gmmRows } from "./gmm.js";
 import { printTable } from "./harness.js";
 import { quantRows } from "./quant.js";
 import { shareWebGpuWithJaxJs } from "./sharedAdapter.js";
+import { vmapRows } from "./vmap.js";
 
 const small = process.argv.includes("--quick");
 const options = small ? { sizes: [256], chainSize: 1 << 20 } : {};
-/** `--gmm`: only the gmm rows (with the quantized ones); `--quant`: only the quantized ones. Their rows m per device (scaled down on the software GPU, and by --quick). */
+/**
+ * `--gmm`: only the gmm rows (with the quantized ones); `--quant`: only the quantized ones; `--vmap`: only the vmap
+ * ones. Their rows m per device (scaled down on the software GPU, and by --quick).
+ */
+const vmapOnly = process.argv.includes("--vmap");
 const quantOnly = process.argv.includes("--quant");
-const gmmOnly = quantOnly || process.argv.includes("--gmm");
+const gmmOnly = quantOnly || vmapOnly || process.argv.includes("--gmm");
 const gmmM = small ? { cpu: 512, webgpu: 256 } : { cpu: 4096, webgpu: 1024 };
 
 await shareWebGpuWithJaxJs();
@@ -36,7 +42,7 @@ if (!gmmOnly) {
     console.log(`\nWebGPU rows not run: ${ours ? "jax-js found no WebGPU backend" : "no WebGPU adapter on this machine"}`);
   }
 }
-if (!quantOnly) {
+if (!quantOnly && !vmapOnly) {
   console.log(`\ngmm, MoE-like shapes: cpu backend on the cpu device (m = ${gmmM.cpu}), beside dense, ragged-dot and jax-js wasm`);
   printTable(await gmmRows("cpu", "wasm", gmmM.cpu));
   if (webgpu) {
@@ -44,11 +50,20 @@ if (!quantOnly) {
     printTable(await gmmRows("webgpu", "webgpu", gmmM.webgpu));
   }
 }
-for (const device of ["cpu", ...(ours ? ["webgpu" as const] : [])] as const) {
+for (const device of vmapOnly ? [] : (["cpu", ...(ours ? ["webgpu" as const] : [])] as const)) {
   console.log(`\nquantized gmm (quant.quantized around the ${device === "cpu" ? "cpu" : "wgsl"} backend) against float32 gmm on the same backend, m = ${gmmM[device]}`);
   const { rows, residuals } = await quantRows(device, gmmM[device], { residuals: device === "cpu" });
   printTable(rows);
   if (residuals.length > 0) console.log(`bytes the backward pass keeps (the residuals a vjp's pullback closes over), m = ${gmmM[device]}:\n  ${residuals.join("\n  ")}`);
+}
+const vmapM = small ? { cpu: 128, webgpu: 64 } : { cpu: 512, webgpu: 128 };
+if (!gmmOnly || vmapOnly) {
+  console.log(`\nvmap on the cpu device (jax-js wasm beside it)`);
+  printTable(await vmapRows("cpu", "wasm", vmapM.cpu));
+  if (webgpu) {
+    console.log(`\nvmap on WebGPU (${ours}), jax-js on the same adapter; gmm rows m = ${vmapM.webgpu} per example`);
+    printTable(await vmapRows("webgpu", "webgpu", vmapM.webgpu));
+  }
 }
 await closeWebGpu();
 process.exit(0);
