@@ -3,15 +3,14 @@
  * one grouped product over all examples' rows (ragged batch mode).
  * - gmm with only lhs/existingOut batched interleaves the examples' rows, so each group keeps contiguous rows
  *   (its size times the batch).
- * - Otherwise the rows of every example are reordered by group with one sort (a permutation): by (group,
- *   example) when the experts' weights are shared, by (example, group) when they are batched (the weights then
+ * - Otherwise the rows of every example are reordered by group with a counting sort (prefix sums of each row's
+ *   group, then one scatter of the permutation): by (group, example) when the experts' weights are shared, by (example, group) when they are batched (the weights then
  *   hold batch × groups groups) and for tgmm (whose result is per example and group). Rows outside every group
  *   go last; the result is gathered back into each example's row order.
  * - ragged_dot_general's batch axis becomes one of its dot batch dims (groupSizes [batch, ..., g]), or a free
  *   dim when only one operand is batched and the group sizes are shared.
  */
 import type { Array } from "../../core/array.js";
-import { ArgumentError } from "../../core/errors.js";
 import { bind1 } from "../../trace/trace.js";
 import { type BatchDim, defBatch, moveBatchAxis } from "../../vmap/batching.js";
 import * as lax from "../lax/api.js";
@@ -33,38 +32,42 @@ function takeRows(x: Array, order: Array): Array {
 interface RowOrder {
   /** The rows of the flattened batch [batch·m] in the order the grouped call reads them. */
   order: Array;
-  /** The inverse permutation: where each original row went. */
-  inverse: Array;
+  /** Where each row of the flattened batch goes in that order (the inverse permutation). */
+  position: Array;
   /** The grouped call's group sizes: [g] (groups shared) or [batch·g] (groups per example). */
   sizes: Array;
 }
 
+/** Exclusive prefix sums along axis 0. */
+const before = (counts: Array): Array => lax.sub(lax.cumsum(counts, 0), counts);
+
 /**
- * Orders all examples' rows by group. `groupSizes [batch, G]` and `groupOffset [batch]` are each example's own;
- * the call computes the local groups 0…g-1 (global groups offset…offset+g-1).
+ * Orders all examples' rows by group, a counting sort: each row's position is the count of rows ordered before
+ * it. `groupSizes [batch, G]` and `groupOffset [batch]` are each example's own; the call computes the local
+ * groups 0…g-1 (global groups offset…offset+g-1). Per example, groups own increasing runs of rows, so ordering by
+ * (example, group, row) keeps the flattened row order of the active rows.
  */
 function orderRows(groupSizes: Array, groupOffset: Array, m: number, g: number, perExample: boolean): RowOrder {
   const batch = groupSizes.shape[0]!;
   const total = batch * m;
-  if ((g + 1) * total >= 2 ** 31) throw new ArgumentError(`vmap of gmm: ${batch} examples of ${m} rows in ${g} groups are too many to order with int32 keys`);
-  const local = lax.sub(localRowGroups(groupSizes, int32(0), m), lax.broadcastInDim(int32(groupOffset), [batch, m], [0]));
-  const active = lax.bitwiseAnd(lax.ge(local, 0), lax.lt(local, g));
-  const example = lax.broadcastedIota("int32", [batch, m], 0);
-  const row = lax.broadcastedIota("int32", [batch, m], 1);
-  const flat = lax.add(lax.mul(example, m), row);
-  const groupKey = perExample ? lax.add(lax.mul(lax.add(lax.mul(example, g), local), m), row) : lax.add(lax.mul(local, total), flat);
-  const key = lax.select(active, groupKey, lax.add(flat, g * total));
-  const [, order] = lax.sortMany([lax.reshape(key, [total]), lax.iota("int32", total)], { numKeys: 1 });
-  const inverse = lax.scatterAdd(lax.broadcastInDim(int32(0), [total], []), lax.reshape(order!, [total, 1]), lax.iota("int32", total), {
+  const local = lax.reshape(lax.sub(localRowGroups(groupSizes, int32(0), m), lax.broadcastInDim(int32(groupOffset), [batch, m], [0])), [total]);
+  const owned = int32(lax.eq(lax.broadcastInDim(local, [total, g], [0]), lax.broadcastedIota("int32", [total, g], 1)));
+  const active = lax.reduceSum(owned, [1]);
+  const inactive = lax.sub(1, active);
+  const perGroup = lax.reduceSum(owned, [0]);
+  const activePosition = perExample
+    ? before(active)
+    : lax.reduceSum(lax.mul(owned, lax.add(before(owned), lax.broadcastInDim(before(perGroup), [total, g], [1]))), [1]);
+  const position = lax.select(lax.gt(active, 0), activePosition, lax.add(before(inactive), lax.reduceSum(active, [0])));
+  const order = lax.scatterAdd(lax.broadcastInDim(int32(0), [total], []), lax.reshape(position, [total, 1]), lax.iota("int32", total), {
     update_window_dims: [],
     inserted_window_dims: [0],
     scatter_dims_to_operand_dims: [0],
     operand_batching_dims: [],
     scatter_indices_batching_dims: [],
   });
-  const owned = int32(lax.eq(lax.broadcastInDim(local, [batch, m, g], [0, 1]), lax.broadcastedIota("int32", [batch, m, g], 2)));
-  const sizes = perExample ? lax.reshape(lax.reduceSum(owned, [1]), [batch * g]) : lax.reduceSum(owned, [0, 1]);
-  return { order: order!, inverse, sizes: lax.convertElementType(sizes, groupSizes.dtype) };
+  const sizes = perExample ? lax.reshape(lax.reduceSum(lax.reshape(owned, [batch, m, g]), [1]), [batch * g]) : perGroup;
+  return { order, position, sizes: lax.convertElementType(sizes, groupSizes.dtype) };
 }
 
 /** groupSizes batched at the front, checked per example when the call asks for it. */
@@ -87,12 +90,12 @@ defBatch(gmmP, ([lhs, rhs, groupSizes, groupOffset, existingOut], [dl, dr, dg, d
     return [[lax.reshape(out, [m, size, n])], [1]];
   }
   const sizes = frontGroupSizes("gmm", groupSizes!, dg!, size, m, params.check_group_sizes);
-  const { order, inverse, sizes: grouped } = orderRows(sizes, moveBatchAxis(groupOffset!, doff!, 0, size), m, g, dr !== null);
+  const { order, position, sizes: grouped } = orderRows(sizes, moveBatchAxis(groupOffset!, doff!, 0, size), m, g, dr !== null);
   const rows = takeRows(lax.reshape(moveBatchAxis(lhs!, dl!, 0, size), [size * m, k]), order);
   const weights = dr === null ? rhs! : lax.reshape(moveBatchAxis(rhs!, dr, 0, size), [size * g, ...matrix]);
   const existing = existingOut && takeRows(lax.reshape(moveBatchAxis(existingOut, de!, 0, size), [size * m, n]), order);
   const out = bind1(gmmP, withExisting([rows, weights, grouped, lax.convertElementType(0, groupOffset!.dtype)], existing), { ...params, check_group_sizes: false });
-  return [[lax.reshape(takeRows(out, inverse), [size, m, n])], [0]];
+  return [[lax.reshape(takeRows(out, position), [size, m, n])], [0]];
 });
 
 defBatch(tgmmP, ([lhs, rhs, groupSizes, groupOffset, existingOut], [dl, dr, dg, doff, de], params: TgmmParams, size) => {
