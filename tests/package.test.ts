@@ -25,7 +25,7 @@ describe("package build", () => {
     expect(Array.from(bits.dataSync())).toEqual([2098992034, 2919706841, 2646866425]);
   });
 
-  it("the bundles keep the modules that register rules: grad through scan and jit, jit on the cpu device", async () => {
+  it("the bundles keep the modules that register rules: grad through scan and jit, jit on the cpu device, vmap of grad and gmm", async () => {
     const esm = await import(pathToFileURL(join(outdir, "index.js")).href);
     const cjs = createRequire(import.meta.url)(join(outdir, "index.cjs"));
     for (const w of [esm, cjs]) {
@@ -33,6 +33,10 @@ describe("package build", () => {
       expect(Array.from(w.grad(f)(w.numpy.array([0.5, 2, 3])).dataSync())).toEqual([6, 1.5, 1]);
       const g = w.jit((x: { mul(v: unknown): { sum(): unknown } }) => x.mul(x).sum(), { device: "cpu" });
       expect(Array.from(w.grad(g)(w.numpy.array([1, 2])).dataSync())).toEqual([2, 4]);
+      const perExample = w.vmap(w.grad(f));
+      expect(Array.from(perExample(w.numpy.array([[0.5, 2, 3], [1, 1, 2]])).dataSync())).toEqual([6, 1.5, 1, 2, 2, 1]);
+      const rows = w.vmap((x: unknown, s: unknown) => w.gmm(x, w.numpy.ones([2, 1, 1]), s))(w.numpy.ones([2, 3, 1]), w.numpy.array([[1, 2], [3, 0]], { dtype: "int32" }));
+      expect(Array.from(rows.dataSync())).toEqual([1, 1, 1, 1, 1, 1]);
     }
   });
 

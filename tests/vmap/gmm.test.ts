@@ -134,3 +134,16 @@ describe.each(BACKENDS)("vmap of the MoE layer over a leading batch on the %s ba
     expectClose(gBatched.dataSync(), gLooped.dataSync(), 1e-4, 1e-5);
   });
 });
+
+describe("quantization under vmap", () => {
+  it("quantize and dequantize per example equal a loop (QArray outputs are pytrees)", () => {
+    const xs = randomArray(next, [B, 6, 8]);
+    const q = (x: A): quant.QArray => quant.quantize(x, { qtype: "int8", channelwiseAxes: [0] });
+    const batched = vmap(q)(xs);
+    const looped = [0, 1, 2].map((i) => q(xs.at(i)));
+    expect(Array.from(batched.qvalue.dataSync())).toEqual(looped.flatMap((l) => Array.from(l.qvalue.dataSync())));
+    expectClose(batched.scale.dataSync(), np.stack(looped.map((l) => l.scale), 0).dataSync(), 1e-7);
+    const roundTrip = vmap((x: A) => quant.dequantize(q(x)))(xs);
+    expectClose(roundTrip.dataSync(), np.stack(looped.map((l) => quant.dequantize(l)), 0).dataSync(), 1e-7);
+  });
+});
