@@ -4,7 +4,7 @@
  * weights, tgmm and ragged_dot; their gradients; a quantized backend; and the MoE layer over a leading batch.
  */
 import { describe, expect, it } from "vitest";
-import { type Array as A, getGmmBackend, gmm, grad, lax, makeJaxpr, moe, numpy as np, quant, tgmm, vmap } from "../../src/index.js";
+import { type Array as A, getGmmBackend, gmm, grad, jit, lax, makeJaxpr, moe, numpy as np, quant, tgmm, vmap } from "../../src/index.js";
 import { expectClose } from "../util/assert.js";
 import { randomArray, rng } from "../util/random.js";
 import { BACKENDS, runOn } from "../ops/gmm/backends.js";
@@ -89,6 +89,10 @@ describe("the ragged batch mode", () => {
     const f = (x: A, s: A): A => gmm(x, rhs.at(0), s, { checkGroupSizes: true });
     expect(vmap(f)(lhs, sizes).shape).toEqual([B, M, N]);
     expect(() => vmap(f)(lhs, bad)).toThrow(/gmm: sum\(groupSizes\) is 36, more than the 20 rows/);
+    const sharedSizes = np.array([6, 5, 5, 5], { dtype: "int32" });
+    const run = (s: A): A => jit(vmap(f, { inAxes: [0, null] }), { device: "interpreter" })(lhs, s);
+    expect(run(sizes.at(0)).shape).toEqual([B, M, N]);
+    expect(() => run(sharedSizes)).toThrow(/gmm: sum\(groupSizes\) is 21, more than the 20 rows/);
   });
 
   it("ragged_dot with per-example group sizes equals a loop", () => {

@@ -85,8 +85,9 @@ defBatch(gmmP, ([lhs, rhs, groupSizes, groupOffset, existingOut], [dl, dr, dg, d
     // Interleaved rows [m, batch]: row i of every example is in row i's group, whose size grows by the batch.
     const rows = lax.reshape(moveBatchAxis(lhs!, dl!, 1, size), [m * size, k]);
     const existing = existingOut && lax.reshape(moveBatchAxis(existingOut, de!, 1, size), [m * size, n]);
-    const sizes = lax.mul(groupSizes!, lax.convertElementType(size, groupSizes!.dtype));
-    const out = bind1(gmmP, withExisting([rows, rhs!, sizes, groupOffset!], existing), params);
+    const checked = params.check_group_sizes ? bind1(checkP, [groupSizes!, groupSizes!], { check: GROUP_SIZES_CHECK, args: ["gmm", m] }) : groupSizes!;
+    const sizes = lax.mul(checked, lax.convertElementType(size, groupSizes!.dtype));
+    const out = bind1(gmmP, withExisting([rows, rhs!, sizes, groupOffset!], existing), { ...params, check_group_sizes: false });
     return [[lax.reshape(out, [m, size, n])], [1]];
   }
   const sizes = frontGroupSizes("gmm", groupSizes!, dg!, size, m, params.check_group_sizes);
