@@ -151,3 +151,35 @@ describe("quantization under vmap", () => {
     expectClose(roundTrip.dataSync(), np.stack(looped.map((l) => quant.dequantize(l)), 0).dataSync(), 1e-7);
   });
 });
+
+describe("ragged_dot_general's modes under vmap", () => {
+  const stackOf = (f: (i: number) => A): A => np.stack([0, 1, 2].map(f), 0);
+  const ragged = (dims: Parameters<typeof lax.raggedDotGeneral>[3]) => (x: A, w: A, s: A): A => lax.raggedDotGeneral(x, w, s, dims);
+  const perBatch = np.array([[2, 3, 0], [1, 1, 3], [0, 5, 0]], { dtype: "int32" });
+
+  it("ragged rows with a dot batch dim and group sizes per batch index [b, g]", () => {
+    const f = ragged({ dotDimensionNumbers: [[[2], [2]], [[0], [0]]], lhsRaggedDimensions: [1], rhsGroupDimensions: [1] });
+    const x = randomArray(next, [B, 2, 5, 4]);
+    const w = randomArray(next, [B, 2, 3, 4, 6]);
+    const s = np.stack([perBatch.at(np.array([0, 1], { dtype: "int32" })), perBatch.at(np.array([1, 2], { dtype: "int32" })), perBatch.at(np.array([2, 0], { dtype: "int32" }))], 0);
+    for (const inAxes of [[0, 0, 0], [0, null, 0], [0, 0, null]] as const) {
+      const got = vmap(f, { inAxes: [...inAxes] })(x, inAxes[1] === null ? w.at(0) : w, inAxes[2] === null ? s.at(1) : s);
+      const want = stackOf((i) => f(x.at(i), inAxes[1] === null ? w.at(0) : w.at(i), inAxes[2] === null ? s.at(1) : s.at(i)));
+      expectClose(got.dataSync(), want.dataSync(), 1e-5, 1e-6);
+    }
+  });
+
+  it("a ragged contracting dim (tgmm's mode), each operand batched alone and with the group sizes", () => {
+    const f = ragged({ dotDimensionNumbers: [[[1], [0]], [[], []]], lhsRaggedDimensions: [1], rhsGroupDimensions: [] });
+    const x = randomArray(next, [B, 4, 5]);
+    const y = randomArray(next, [B, 5, 6]);
+    for (const inAxes of [[0, null, null], [null, 0, null], [0, 0, 0], [null, null, 0]] as const) {
+      const pick = (a: A, k: number, i: number): A => (inAxes[k] === null ? a.at(0) : a.at(i));
+      const args = [x, y, perBatch].map((a, k) => (inAxes[k] === null ? a.at(0) : a));
+      const got = vmap(f, { inAxes: [...inAxes] })(...(args as [A, A, A]));
+      const want = stackOf((i) => f(pick(x, 0, i), pick(y, 1, i), pick(perBatch, 2, i)));
+      expect(got.shape).toEqual([B, 3, 4, 6]);
+      expectClose(got.dataSync(), want.dataSync(), 1e-5, 1e-6);
+    }
+  });
+});
