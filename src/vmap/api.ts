@@ -27,7 +27,8 @@ const isAxisLeaf = (spec: unknown): spec is number | null | undefined => spec ==
 /** The axis of each leaf of `tree` given a prefix `spec` (JAX's broadcast_prefix). */
 function broadcastPrefix(spec: AxisSpec, tree: unknown, what: string): (number | null)[] {
   const fail = (): never => {
-    throw new ArgumentError(`vmap ${what} specification must be a tree prefix of the corresponding value, got specification ${JSON.stringify(spec)} for value tree ${flatten(tree)[1].toString()}`);
+    const value = flatten(tree)[1].toString();
+    throw new ArgumentError(`vmap ${what} specification must be a tree prefix of the corresponding value, got specification ${JSON.stringify(spec)} for value tree ${value}`);
   };
   const walk = (s: unknown, t: unknown): (number | null)[] => {
     if (isAxisLeaf(s)) {
@@ -99,7 +100,12 @@ export function vmap<F extends Fn>(f: F, options: VmapOptions = {}): (...args: P
     const axes = broadcastPrefix(spec, args, "in_axes").map((axis, i) => {
       if (axis === null) return null;
       const x = leaves[i]!;
-      return canonicalAxis(axis, x.ndim, () => `vmap was requested to map its ${names[i]} along axis ${axis}, which implies that its rank should be at least ${axis < 0 ? -axis : axis + 1}, but is only ${x.ndim} (its shape is ${fmtShape(x.shape)})`);
+      const rank = axis < 0 ? -axis : axis + 1;
+      return canonicalAxis(
+        axis,
+        x.ndim,
+        () => `vmap was requested to map its ${names[i]} along axis ${axis}, which implies that its rank should be at least ${rank}, but is only ${x.ndim} (its shape is ${fmtShape(x.shape)})`,
+      );
     });
     const size = batchSize(leaves, axes, names, axisSize);
     let outTree: TreeDef | undefined;

@@ -90,6 +90,11 @@ describe("errors", () => {
     expect(() => vmap((p: { a: A }) => p.a, { inAxes: [{ b: 0 }] })({ a: x })).toThrow(/in_axes specification must be a tree prefix of the corresponding value/);
   });
 
+  it("rejects axes that are not integers, and inAxes that are neither an axis nor a list", () => {
+    expect(() => vmap((a: A) => a, { inAxes: 0.5 })(x)).toThrow(/vmap in_axes: axes must be integers or null, got 0.5/);
+    expect(() => vmap((a: A) => a, { inAxes: { a: 0 } })(x)).toThrow(/vmap in_axes must be a number, null, or a list with one entry per positional argument/);
+  });
+
   it("refuses out_axes None for a mapped output", () => {
     expect(() => vmap((a: A) => a.mul(2), { outAxes: null })(x)).toThrow(/vmap has mapped output \(output leaf 0\) but out_axes is None/);
   });

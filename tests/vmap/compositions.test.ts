@@ -163,7 +163,9 @@ describe("control flow under vmap and grad", () => {
   });
 
   it("a while loop with per-example trip counts", async () => {
-    const steps = (n: A): A => (lax.whileLoop((c: [A, A]) => c[0].gt(1), (c: [A, A]): [A, A] => [lax.select(lax.rem(c[0], 2).eq(0), lax.div(c[0], 2), c[0].mul(3).add(1)), c[1].add(1)], [n, np.array(0, { dtype: "int32" })]) as A[])[1]!;
+    // Collatz steps: a different trip count for every example.
+    const step = ([n, count]: [A, A]): [A, A] => [lax.select(lax.rem(n, 2).eq(0), lax.div(n, 2), n.mul(3).add(1)), count.add(1)];
+    const steps = (n: A): A => (lax.whileLoop((c: [A, A]) => c[0].gt(1), step, [n, np.array(0, { dtype: "int32" })]) as A[])[1]!;
     const ns = np.array([6, 7, 1, 27], { dtype: "int32" });
     expect(Array.from(vmap(steps)(ns).dataSync())).toEqual([8, 16, 0, 111]);
   });
