@@ -290,8 +290,6 @@ export { cond, foriLoop, scan, switchCase as switch, whileLoop } from "./control
 // After control.js: the rules modules register against its primitives.
 import "./controlRules.js";
 import "./controlBatch.js";
-import "./batchRules.js";
-import "./indexingBatch.js";
 
 // The autodiff layer builds zeros, sums cotangents and Jacobian bases, and vmap moves batch axes, with these lax operations.
 setZerosFactory((aval) => broadcastInDim(convertElementType(0, aval.dtype), aval.shape, []));

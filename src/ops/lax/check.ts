@@ -8,6 +8,7 @@ import { type CheckArgs, type CheckParams, runCheck } from "../../core/checks.js
 import { definePrimitive } from "../../core/primitive.js";
 import { bind1 } from "../../trace/trace.js";
 import { defJvp } from "../../vjp/ad.js";
+import { defBatch, moveBatchAxis } from "../../vmap/batching.js";
 
 export const checkP = definePrimitive<CheckParams>({
   name: "check",
@@ -24,3 +25,10 @@ defJvp(checkP, ([x, subject], [t], params) => [[bind1(checkP, [x!, subject!], pa
 
 /** `x`, once `subject`'s values pass the registered checker `check` (called with `args`). */
 export const check = (x: Array, subject: Array, check: string, args: CheckArgs): Array => bind1(checkP, [x, subject], { check, args });
+
+/** Under vmap, each example's values are checked on their own. */
+defBatch(checkP, ([x, subject], [dx, ds], params, size) => {
+  if (ds === null) return [[bind1(checkP, [x!, subject!], params)], [dx!]];
+  const examples = moveBatchAxis(subject!, ds, 0, size);
+  return [[bind1(checkP, [x!, examples], { ...params, batch: (params.batch ?? 1) * size })], [dx!]];
+});

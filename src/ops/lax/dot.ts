@@ -11,6 +11,8 @@ import { definePrimitive } from "../../core/primitive.js";
 import { bind1 } from "../../trace/trace.js";
 import { type Tangent, UndefPrimal, Zero, defJvp, defTranspose, instantiate } from "../../vjp/ad.js";
 import * as lax from "./api.js";
+import { defBatch } from "../../vmap/batching.js";
+import { batchedAxis, range } from "./batchUtil.js";
 import { addTangentTerms } from "./elementwise.js";
 import { type Shape, sizeOf } from "../../core/shape.js";
 import { checkAxes, stridesOf, tabulate, tuple, unravel } from "./util.js";
@@ -151,4 +153,31 @@ defTranspose(dotGeneralP, ([ct], [lhs, rhs], { dimension_numbers }) => {
   if (lhs instanceof UndefPrimal) return [transposeLhs(g, lhs.aval, rhs as JaxArray, dimension_numbers), null];
   const [[lc, rc], [lb, rb]] = dimension_numbers;
   return [null, transposeLhs(g, (rhs as UndefPrimal).aval, lhs as JaxArray, [[rc, lc], [rb, lb]], true)];
+});
+
+// ---- batching rule (vmap): a batch axis on both sides is a dot batch dim; on one side, a free dim ---------
+
+defBatch(dotGeneralP, ([lhs, rhs], [dl, dr], params) => {
+  const [[lc, rc], [lb, rb]] = params.dimension_numbers;
+  const shift = (axes: readonly number[], d: number): number[] => axes.map((a) => batchedAxis(a, d));
+  const freeOf = (rank: number, ...used: number[][]): number[] => range(rank).filter((a) => !used.some((u) => u.includes(a)));
+  if (dl !== null && dr !== null) {
+    const numbers: DotDimensionNumbers = [
+      [shift(lc, dl), shift(rc, dr)],
+      [
+        [dl, ...shift(lb, dl)],
+        [dr, ...shift(rb, dr)],
+      ],
+    ];
+    return [[bind1(dotGeneralP, [lhs!, rhs!], { ...params, dimension_numbers: numbers })], [0]];
+  }
+  if (dl !== null) {
+    const [c, b] = [shift(lc, dl), shift(lb, dl)];
+    const out = bind1(dotGeneralP, [lhs!, rhs!], { ...params, dimension_numbers: [[c, rc], [b, rb]] });
+    return [[out], [lb.length + freeOf(lhs!.ndim, c, b).indexOf(dl)]];
+  }
+  const [c, b] = [shift(rc, dr!), shift(rb, dr!)];
+  const lhsFree = lhs!.ndim - lc.length - lb.length;
+  const out = bind1(dotGeneralP, [lhs!, rhs!], { ...params, dimension_numbers: [[lc, c], [lb, b]] });
+  return [[out], [lb.length + lhsFree + freeOf(rhs!.ndim, c, b).indexOf(dr!)]];
 });

@@ -12,7 +12,9 @@ import type { Array } from "../../core/array.js";
 import { type Primitive, avalOf, definePrimitive } from "../../core/primitive.js";
 import { bind1 } from "../../trace/trace.js";
 import { type Tangent, UndefPrimal, Zero, defJvp, defLinear, defNonDifferentiable, defTranspose, instantiate, isZero } from "../../vjp/ad.js";
+import { defVectorized } from "../../vmap/batching.js";
 import { expandTo, unbroadcast, zeros } from "./adUtil.js";
+import { defBroadcasting, defSameShape } from "./batchUtil.js";
 import * as lax from "./api.js";
 import { shapesEqual } from "../../core/shape.js";
 import { erf, erfInv } from "../../core/special.js";
@@ -24,7 +26,7 @@ const isNumeric = (d: DType): boolean => !isBool(d);
 const isIntOrBool = (d: DType): boolean => isInteger(d) || isBool(d);
 
 function unary(name: string, fn: (x: number, dtype: DType) => number, accepts: (d: DType) => boolean, expected: string): Primitive<NoParams> {
-  return definePrimitive<NoParams>({
+  const primitive = definePrimitive<NoParams>({
     name,
     abstractEval([x]) {
       checkDTypeKind(name, x!, accepts, expected);
@@ -35,6 +37,8 @@ function unary(name: string, fn: (x: number, dtype: DType) => number, accepts: (
       return [tabulate(x!.shape, dtype, (i) => roundResult(fn(data[i]!, dtype), dtype))];
     },
   });
+  defVectorized(primitive);
+  return primitive;
 }
 
 const floatUnary = (name: string, fn: (x: number) => number): Primitive<NoParams> =>
@@ -107,7 +111,7 @@ function binary(
   expected: string,
   resultDType?: DType,
 ): Primitive<NoParams> {
-  return definePrimitive<NoParams>({
+  const primitive = definePrimitive<NoParams>({
     name,
     abstractEval(avals) {
       const shape = elementwiseShape(name, avals);
@@ -125,6 +129,8 @@ function binary(
       return [tabulate(shape, dtype, (i) => roundResult(fn(xd[xi(i)]!, yd[yi(i)]!, x!.dtype), dtype))];
     },
   });
+  defBroadcasting(primitive as Primitive<never>);
+  return primitive;
 }
 
 /** Integer multiply exact for 32-bit operands (the float64 product could round). */
@@ -471,3 +477,10 @@ defJvp(convertElementTypeP, ([x], [t], params) => {
   return [[out], [bind1(convertElementTypeP, [t!], { new_dtype: params.new_dtype, weak_type: false })]];
 });
 defTranspose(convertElementTypeP, ([ct], [x]) => [x instanceof UndefPrimal ? lax.convertElementType(instantiate(ct!), x.aval.dtype) : null]);
+
+// ---- batching rules (the unary and binary families register theirs where they are defined) -----------
+
+for (const p of [roundP, isFiniteP, integerPowP, convertElementTypeP, bitcastConvertTypeP] as Primitive<unknown>[]) defVectorized(p);
+defSameShape(addAnyP as Primitive<never>);
+defSameShape(clampP as Primitive<never>, [0, 2]);
+defSameShape(selectNP as Primitive<never>, [0]);

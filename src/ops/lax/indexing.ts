@@ -12,6 +12,7 @@ import { Jaxpr, Var, eqn } from "../../trace/jaxpr.js";
 import { bind1 } from "../../trace/trace.js";
 import { UndefPrimal, Zero, defJvp, defTranspose, instantiate } from "../../vjp/ad.js";
 import * as lax from "./api.js";
+import { defBatch, moveBatchAxis } from "../../vmap/batching.js";
 import { addP } from "./elementwise.js";
 import type { Shape } from "../../core/shape.js";
 import { ravel, stridesOf, tabulate, tuple, unravel } from "./util.js";
@@ -260,4 +261,53 @@ defTranspose(scatterAddP, ([ct], [operand, indices, updates], params) => {
     );
   }
   return [operand instanceof UndefPrimal ? g : null, null, updatesCt];
+});
+
+// ---- batching rules (vmap): batched indices become gather/scatter batching dims ------------------------
+
+const plus1 = (axes: readonly number[]): number[] => axes.map((a) => a + 1);
+
+defBatch(gatherP, ([operand, indices], [dOp, dIdx], params, size) => {
+  const dn = params.dimension_numbers;
+  if (dIdx === null) {
+    // The batch axis is one more window axis of the operand, the first: it comes out first.
+    const numbers: GatherDimensionNumbers = {
+      offset_dims: [0, ...plus1(dn.offset_dims)],
+      collapsed_slice_dims: plus1(dn.collapsed_slice_dims),
+      start_index_map: plus1(dn.start_index_map),
+      operand_batching_dims: plus1(dn.operand_batching_dims),
+      start_indices_batching_dims: dn.start_indices_batching_dims,
+    };
+    const out = bind1(gatherP, [moveBatchAxis(operand!, dOp!, 0, size), indices!], { ...params, dimension_numbers: numbers, slice_sizes: [size, ...params.slice_sizes] });
+    return [[out], [0]];
+  }
+  const idx = moveBatchAxis(indices!, dIdx, 0, size);
+  if (dOp === null) {
+    // The batch axis is one more batch axis of the indices, the first: it comes out first.
+    const numbers = { ...dn, offset_dims: plus1(dn.offset_dims), start_indices_batching_dims: plus1(dn.start_indices_batching_dims) };
+    return [[bind1(gatherP, [operand!, idx], { ...params, dimension_numbers: numbers })], [0]];
+  }
+  const numbers: GatherDimensionNumbers = {
+    offset_dims: plus1(dn.offset_dims),
+    collapsed_slice_dims: plus1(dn.collapsed_slice_dims),
+    start_index_map: plus1(dn.start_index_map),
+    operand_batching_dims: [0, ...plus1(dn.operand_batching_dims)],
+    start_indices_batching_dims: [0, ...plus1(dn.start_indices_batching_dims)],
+  };
+  const out = bind1(gatherP, [moveBatchAxis(operand!, dOp, 0, size), idx], { ...params, dimension_numbers: numbers, slice_sizes: [1, ...params.slice_sizes] });
+  return [[out], [0]];
+});
+
+/** Operand, indices and updates all batched at the front, matched by a leading batching dim. */
+defBatch(scatterAddP, (args, dims, params, size) => {
+  const [operand, indices, updates] = args.map((x, i) => moveBatchAxis(x, dims[i]!, 0, size));
+  const dn = params.dimension_numbers;
+  const numbers: ScatterDimensionNumbers = {
+    update_window_dims: plus1(dn.update_window_dims),
+    inserted_window_dims: plus1(dn.inserted_window_dims),
+    scatter_dims_to_operand_dims: plus1(dn.scatter_dims_to_operand_dims),
+    operand_batching_dims: [0, ...plus1(dn.operand_batching_dims)],
+    scatter_indices_batching_dims: [0, ...plus1(dn.scatter_indices_batching_dims)],
+  };
+  return [[bind1(scatterAddP, [operand!, indices!, updates!], { ...params, dimension_numbers: numbers })], [0]];
 });

@@ -1,8 +1,10 @@
 /** Primitives that fit no family: `stop_gradient` (identity whose derivative is zero) and the threefry2x32 PRNG hash. */
 import { ShapedArray } from "../../core/aval.js";
 import { DTypeError } from "../../core/errors.js";
-import { definePrimitive } from "../../core/primitive.js";
+import { type Primitive, definePrimitive } from "../../core/primitive.js";
 import { defNonDifferentiable } from "../../vjp/ad.js";
+import { defVectorized } from "../../vmap/batching.js";
+import { defSameShape } from "./batchUtil.js";
 import { checkSameShapeAndDType, tabulate } from "./util.js";
 
 type NoParams = Record<string, never>;
@@ -58,3 +60,6 @@ export const threefry2x32P = definePrimitive<NoParams>({
 
 defNonDifferentiable(stopGradientP);
 defNonDifferentiable(threefry2x32P);
+
+defVectorized(stopGradientP);
+defSameShape(threefry2x32P as Primitive<never>);

@@ -6,11 +6,13 @@ import { ShapedArray } from "../../core/aval.js";
 import { type DType, isInteger } from "../../core/dtype.js";
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { allocHost } from "../../core/hostData.js";
-import type { Array } from "../../core/array.js";
+import { type Array, arrayFromHost } from "../../core/array.js";
 import { type HostTensor, definePrimitive } from "../../core/primitive.js";
 import { bind1 } from "../../trace/trace.js";
 import { type Tangent, UndefPrimal, Zero, defJvp, defLinear, defNonDifferentiable, defTranspose, instantiate } from "../../vjp/ad.js";
 import { zeros } from "./adUtil.js";
+import { defBatch, moveBatchAxis } from "../../vmap/batching.js";
+import { allAtFront, atFront, batchedAxis, range } from "./batchUtil.js";
 import * as lax from "./api.js";
 import { type Shape, checkPermutation, sizeOf } from "../../core/shape.js";
 import { checkAxes, ravel, tuple, stridesOf, tabulate, unravel } from "./util.js";
@@ -380,3 +382,76 @@ defTranspose(dynamicUpdateSliceP, (cts, [x, update, ...starts]) => {
   ];
 });
 defNonDifferentiable(iotaP);
+
+// ---- batching rules (vmap) ------------------------------------------------------------------------
+
+defBatch(broadcastInDimP, ([x], [d], { shape, broadcast_dimensions }, size) => {
+  const front = moveBatchAxis(x!, d!, 0, size);
+  return atFront([lax.broadcastInDim(front, [size, ...shape], [0, ...broadcast_dimensions.map((a) => a + 1)])]);
+});
+defBatch(reshapeP, ([x], [d], { new_sizes }, size) => atFront([lax.reshape(moveBatchAxis(x!, d!, 0, size), [size, ...new_sizes])]));
+defBatch(transposeP, ([x], [d], { permutation }, size) => atFront([lax.transpose(moveBatchAxis(x!, d!, 0, size), [0, ...permutation.map((a) => a + 1)])]));
+defBatch(squeezeP, ([x], [d], { dimensions }, size) => atFront([lax.squeeze(moveBatchAxis(x!, d!, 0, size), dimensions.map((a) => a + 1))]));
+defBatch(revP, ([x], [d], { dimensions }) => [[lax.rev(x!, dimensions.map((a) => batchedAxis(a, d!)))], [d!]]);
+defBatch(concatenateP, (args, dims, { dimension }, size) => atFront([lax.concatenate(allAtFront(args, dims, size), dimension + 1)]));
+defBatch(sliceP, ([x], [d], { start_indices, limit_indices, strides }) => {
+  const at = (xs: readonly number[], v: number): number[] => [...xs.slice(0, d!), v, ...xs.slice(d!)];
+  return [[lax.slice(x!, at(start_indices, 0), at(limit_indices, x!.shape[d!]!), strides && at(strides, 1))], [d!]];
+});
+
+/** With a batched padding value, the padded positions are selected from it (JAX's rule). */
+defBatch(padP, ([x, value], [dx, dv], { padding_config }, size) => {
+  const config = [[0, 0, 0] as const, ...padding_config];
+  const operand = moveBatchAxis(x!, dx!, 0, size);
+  if (dv === null) return atFront([lax.pad(operand, value!, config)]);
+  const padded = lax.pad(operand, lax.convertElementType(0, x!.dtype), config);
+  const inside = lax.pad(lax.broadcastInDim(lax.convertElementType(true, "bool"), operand.shape, []), lax.convertElementType(false, "bool"), config);
+  const fill = lax.broadcastInDim(moveBatchAxis(value!, dv!, 0, size), padded.shape, [0]);
+  return atFront([lax.select(inside, padded, fill)]);
+});
+
+/** Start indices batched at the front as one int32 index array [batch, numIndices]. */
+function startIndices(starts: readonly Array[], dims: readonly (number | null)[], size: number): Array {
+  const columns = starts.map((s, i) => lax.reshape(moveBatchAxis(lax.convertElementType(s, "int32"), dims[i]!, 0, size), [size, 1]));
+  return lax.concatenate(columns, 1);
+}
+
+/** Batched starts make a dynamic slice a gather (clip mode: the starts are clamped so the window fits). */
+defBatch(dynamicSliceP, ([x, ...starts], [dx, ...dStarts], { slice_sizes }, size) => {
+  if (dStarts.every((d) => d === null)) {
+    const zero = lax.convertElementType(0, starts[0]?.dtype ?? "int32");
+    return atFront([bind1(dynamicSliceP, [moveBatchAxis(x!, dx!, 0, size), zero, ...starts], { slice_sizes: [size, ...slice_sizes] })]);
+  }
+  const rank = slice_sizes.length;
+  const batched = dx !== null;
+  const numbers = {
+    offset_dims: range(rank, 1),
+    collapsed_slice_dims: [],
+    start_index_map: range(rank, batched ? 1 : 0),
+    operand_batching_dims: batched ? [0] : [],
+    start_indices_batching_dims: batched ? [0] : [],
+  };
+  const operand = batched ? moveBatchAxis(x!, dx, 0, size) : x!;
+  return atFront([lax.gather(operand, startIndices(starts, dStarts, size), numbers, batched ? [1, ...slice_sizes] : slice_sizes, { mode: "clip" })]);
+});
+
+/** Batched starts make a dynamic update a scatter: starts clamped as dynamic_update_slice does, the window's positions select the update. */
+defBatch(dynamicUpdateSliceP, ([x, update, ...starts], [dx, du, ...dStarts], _params, size) => {
+  const operand = moveBatchAxis(x!, dx!, 0, size);
+  const upd = moveBatchAxis(update!, du!, 0, size);
+  if (dStarts.every((d) => d === null)) {
+    const zero = lax.convertElementType(0, starts[0]?.dtype ?? "int32");
+    return atFront([bind1(dynamicUpdateSliceP, [operand, upd, zero, ...starts], {})]);
+  }
+  const rank = operand.ndim - 1;
+  const limits = upd.shape.slice(1).map((u, a) => operand.shape[a + 1]! - u);
+  const highest = lax.broadcastInDim(arrayFromHost(Int32Array.from(limits), new ShapedArray([rank], "int32")), [size, rank], [1]);
+  const idx = lax.clamp(lax.convertElementType(0, "int32"), startIndices(starts, dStarts, size), highest);
+  const numbers = { update_window_dims: range(rank, 1), inserted_window_dims: [], scatter_dims_to_operand_dims: range(rank, 1), operand_batching_dims: [0], scatter_indices_batching_dims: [0] };
+  const zerosOf = (dtype: DType): Array => lax.broadcastInDim(lax.convertElementType(0, dtype), operand.shape, []);
+  const scatterDtype = upd.dtype === "bool" ? "int32" : upd.dtype;
+  const placed = lax.scatterAdd(zerosOf(scatterDtype), idx, lax.convertElementType(upd, scatterDtype), numbers, { mode: "clip" });
+  const ones = lax.broadcastInDim(lax.convertElementType(1, "int32"), upd.shape, []);
+  const inside = lax.gt(lax.scatterAdd(zerosOf("int32"), idx, ones, numbers, { mode: "clip" }), 0);
+  return atFront([lax.select(inside, lax.convertElementType(placed, upd.dtype), operand)]);
+});

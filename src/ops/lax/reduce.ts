@@ -11,6 +11,8 @@ import { type HostTensor, type Primitive, definePrimitive } from "../../core/pri
 import { bind1 } from "../../trace/trace.js";
 import { Zero, defJvp, defLinear, defNonDifferentiable, instantiate } from "../../vjp/ad.js";
 import * as lax from "./api.js";
+import { defBatch } from "../../vmap/batching.js";
+import { batchedAxis } from "./batchUtil.js";
 import { type Shape, sizeOf } from "../../core/shape.js";
 import { checkAxes, checkDTypeKind, stridesOf, tabulate, tuple, unravel } from "./util.js";
 
@@ -211,3 +213,13 @@ defJvp(reduceProdP, ([x], [t], params) => {
 for (const p of [reduceAndP, reduceOrP, argmaxP, argminP] as Primitive<never>[]) defNonDifferentiable(p);
 
 defLinear(cumsumP, (cts, _inputs, { axis, reverse }) => [lax.cumsum(instantiate(cts[0]!), axis, !reverse)]);
+
+// ---- batching rules (vmap): the reduced axes move past the batch axis --------------------------------
+
+for (const p of [reduceSumP, reduceProdP, reduceMaxP, reduceMinP, reduceAndP, reduceOrP, argmaxP, argminP] as Primitive<{ readonly axes: readonly number[] }>[]) {
+  defBatch(p, ([x], [d], params) => {
+    const axes = params.axes.map((a) => batchedAxis(a, d!));
+    return [[bind1(p, [x!], { ...params, axes })], [d! - axes.filter((a) => a < d!).length]];
+  });
+}
+defBatch(cumsumP, ([x], [d], params) => [[bind1(cumsumP, [x!], { ...params, axis: batchedAxis(params.axis, d!) })], [d!]]);

@@ -9,6 +9,8 @@ import { bind } from "../../trace/trace.js";
 import { Zero, defJvp } from "../../vjp/ad.js";
 import { takeAlong } from "./adUtil.js";
 import * as lax from "./api.js";
+import { defBatch } from "../../vmap/batching.js";
+import { allAtFront, atFront, batchedAxis } from "./batchUtil.js";
 import { sizeOf } from "../../core/shape.js";
 import { checkAxes, tabulate } from "./util.js";
 
@@ -120,3 +122,8 @@ defJvp(topKP, ([x], [t], params) => {
   const [values, indices] = bind(topKP, [x!], params);
   return [[values!, indices!], [t instanceof Zero ? new Zero(values!.aval.strongly()) : takeAlong(t!, indices!, params.axis), new Zero(indices!.aval)]];
 });
+
+// ---- batching rules (vmap) ----------------------------------------------------------------------------
+
+defBatch(sortP, (args, dims, params, size) => atFront(bind(sortP, allAtFront(args, dims, size), { ...params, dimension: params.dimension + 1 })));
+defBatch(topKP, ([x], [d], params) => [bind(topKP, [x!], { ...params, axis: batchedAxis(params.axis, d!) }), [d!, d!]]);
