@@ -300,9 +300,11 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
       return value.pending && !(elementwiseOp && sameShape) ? materialize(value) : value;
     });
     if (CONTRACTIONS.has(name)) inputs = inputs.map((x) => ((costs.get(x) ?? 0) > MAX_CONTRACTION_PROLOGUE ? materialize(x) : x));
-    const blocked = inputs.find((x) => x.block);
-    if (blocked) inputs = inputs.map((x) => (x.pending && x !== blocked ? materialize(x) : x));
+    const firstBlocked = inputs.find((x) => x.block);
+    if (firstBlocked) inputs = inputs.map((x) => (x.pending && x !== firstBlocked ? materialize(x) : x));
     if (readsAll(inputs).size > budget) inputs = inputs.map((x) => (reads(x).size > 1 ? materialize(x) : x));
+    // The blocked input may just have been stored to fit the buffer budget: then the result is not blocked.
+    const blocked = inputs.find((x) => x.block);
     const inputReads = readsAll(inputs);
     if (inputReads.size > budget) {
       throw new LoweringError(`lowering: '${name}' reads ${inputReads.size} arrays in one kernel; this device binds at most ${options.maxStorageBuffers} buffers per kernel`);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { type Array as A, jit, lax, makeJaxpr, numpy as np } from "../../src/index.js";
 import { boundBuffers } from "../../src/lowering/kernelIr.js";
+import { renderWgsl } from "../../src/lowering/wgsl.js";
 import { planJaxpr } from "../../src/lowering/plan.js";
 import { cpuPlanExecutable } from "../../src/runtime/cpuPlan.js";
 import { expectClose } from "../util/assert.js";
@@ -42,5 +43,25 @@ describe("kernels bind at most the device's storage buffers", () => {
     const which = lax.rem(np.abs(randomArray(next, [7, 5], "int32")), 3);
     const closed = makeJaxpr((p: A, a: A, b: A, c: A) => lax.selectN(p, a, b, c))(which, xs[0]!, xs[1]!, xs[2]!);
     expect(() => planJaxpr(closed, { target: "webgpu", maxStorageBuffers: 6 })).toThrow(/lowering: 'select_n' reads 4 arrays in one kernel; this device binds at most 6 buffers per kernel/);
+  });
+});
+
+describe("a blocked product stored to fit the budget", () => {
+  it("leaves its consumer unblocked: every kernel defines the coordinates it reads", () => {
+    const [a, b, c, d] = [randomArray(next, [16, 24]), randomArray(next, [24, 8]), randomArray(next, [16, 8]), randomArray(next, [16, 8])];
+    const scales = [randomArray(next, [16, 24]), randomArray(next, [16, 24])];
+    // The product reads four arrays (a budget of 8 bindings leaves 4), its consumer two more.
+    const f = (...[x, y, z, w, s0, s1]: A[]): A => np.matmul(x!.mul(s0!).add(s1!), y!).add(z!.mul(w!));
+    const args = [a, b, c, d, ...scales];
+    const plan = planJaxpr(makeJaxpr(f)(...args), { target: "webgpu", maxStorageBuffers: 8 });
+    const kernels = plan.nodes.flatMap((n) => (n.kind === "kernels" ? n.program.steps : []));
+    for (const { kernel } of kernels) {
+      const code = renderWgsl(kernel).code;
+      const used = new Set([...code.matchAll(/\bv(\d+)\b/g)].map((m) => m[1]));
+      const defined = new Set([...code.matchAll(/(?:let|var) v(\d+)\b/g)].map((m) => m[1]));
+      expect([...used].filter((v) => !defined.has(v))).toEqual([]);
+    }
+    const expected = jit(f, { device: "interpreter" })(...args) as A;
+    expectClose(cpuPlanExecutable(plan)(args)[0]!.dataSync(), expected.dataSync(), 1e-5, 1e-5);
   });
 });
