@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright";
+import { type Page, chromium } from "playwright";
 import { describe, expect, it } from "vitest";
 import { serveFolder } from "../../examples/browser/server.mjs";
 import { CHROMIUM, CHROMIUM_ARGS } from "../util/chromium.js";
@@ -24,28 +24,39 @@ interface DemoState {
 
 const STEPS = 40;
 
+/** Opens the built page in Chromium launched with `args`, waits for its run of `steps`, and hands the page to `check`. */
+async function runPage(folder: string, args: string[], steps: number, check: (page: Page, demo: DemoState) => Promise<void>): Promise<void> {
+  const server = await serveFolder(folder);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args });
+  try {
+    const page = await browser.newPage({ viewport: { width: 820, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${server.url}?steps=${steps}`);
+    await page.waitForFunction(() => (globalThis as { demo?: DemoState }).demo?.done === true, undefined, { timeout: 280_000 });
+    const demo = (await page.evaluate(() => (globalThis as { demo?: DemoState }).demo)) as DemoState;
+    expect(errors).toEqual([]);
+    expect(demo.error).toBeUndefined();
+    expect(demo.losses).toHaveLength(steps);
+    expect(demo.names).toHaveLength(20);
+    expect(await page.textContent("#status")).toMatch(new RegExp(`^step ${steps}/${steps}, loss \\d+\\.\\d{3}, \\d+\\.\\d ms per step$`));
+    expect(await page.locator("#names li").count()).toBe(20);
+    await check(page, demo);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 describe.runIf(existsSync(CHROMIUM))("the browser example page", () => {
+  const outdir = mkdtempSync(join(tmpdir(), "wgjax-page-"));
+  execFileSync("node", ["examples/browser/build.mjs", outdir], { stdio: "pipe" });
+
   it("trains in the page on webgpu and draws the loss curve live", async () => {
-    const outdir = mkdtempSync(join(tmpdir(), "wgjax-page-"));
-    execFileSync("node", ["examples/browser/build.mjs", outdir], { stdio: "pipe" });
-    const server = await serveFolder(outdir);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await browser.newPage({ viewport: { width: 820, height: 900 } });
-      const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      await page.goto(`${server.url}?steps=${STEPS}`);
-      await page.waitForFunction(() => (globalThis as { demo?: DemoState }).demo?.done === true, undefined, { timeout: 280_000 });
-      const demo = (await page.evaluate(() => (globalThis as { demo?: DemoState }).demo)) as DemoState;
-      expect(errors).toEqual([]);
-      expect(demo.error).toBeUndefined();
+    await runPage(outdir, CHROMIUM_ARGS, STEPS, async (page, demo) => {
       expect(demo.device).toBe("webgpu");
-      expect(demo.losses).toHaveLength(STEPS);
       expect(demo.losses.at(-1)!).toBeLessThan(demo.losses[0]!);
-      expect(demo.names).toHaveLength(20);
       expect(await page.textContent("#device")).toMatch(/^webgpu \(.*\), the wgsl gmm backend$/);
-      expect(await page.textContent("#status")).toMatch(new RegExp(`^step ${STEPS}/${STEPS}, loss \\d+\\.\\d{3}, \\d+\\.\\d ms per step$`));
-      expect(await page.locator("#names li").count()).toBe(20);
       // The curve's colour (#1f6feb) on the canvas: a line across the plot, not a dot.
       const drawn = await page.evaluate(() => {
         const canvas = document.getElementById("curve") as HTMLCanvasElement;
@@ -59,10 +70,14 @@ describe.runIf(existsSync(CHROMIUM))("the browser example page", () => {
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(10_000);
       console.log(`screenshot of the example page: ${shot}`);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
+    });
+  }, 300_000);
+
+  it("falls back to the cpu device where the browser gives no WebGPU adapter", async () => {
+    await runPage(outdir, ["--no-sandbox"], 5, async (page, demo) => {
+      expect(demo.device).toBe("cpu");
+      expect(await page.textContent("#device")).toBe("cpu (no WebGPU in this browser), the cpu gmm backend");
+    });
   }, 300_000);
 });
 
