@@ -7,7 +7,8 @@
 import { initWebGpu } from "../../src/index.js";
 import { sampleNames, train } from "../names/train.js";
 
-interface DemoState {
+/** What the page exposes as `window.demo` once its run ends. */
+export interface DemoState {
   done: boolean;
   device: string;
   losses: number[];

@@ -11,16 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Page, chromium } from "playwright";
 import { describe, expect, it } from "vitest";
+import type { DemoState } from "../../examples/browser/main.js";
 import { serveFolder } from "../../examples/browser/server.mjs";
 import { CHROMIUM, CHROMIUM_ARGS } from "../util/chromium.js";
-
-interface DemoState {
-  done: boolean;
-  device: string;
-  losses: number[];
-  names: string[];
-  error?: string;
-}
 
 const STEPS = 40;
 
