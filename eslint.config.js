@@ -11,7 +11,7 @@ const forbidden = (...layers) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**"] },
+  { ignores: ["dist/**", "node_modules/**", "examples/browser/dist/**"] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -83,6 +83,12 @@ export class ClosedJaxpr {
   }
 }
 
+/** The jaxpr with its constvars as leading invars and no consts: call primitives pass the consts as operands. */
+export function constsAsInputs(closed: ClosedJaxpr): ClosedJaxpr {
+  const j = closed.jaxpr;
+  return new ClosedJaxpr(new Jaxpr([], [...j.constvars, ...j.invars], j.eqns, j.outvars), []);
+}
+
 export const eqn = (primitive: Primitive<never>, inputs: readonly Atom[], params: unknown, outputs: readonly Var[]): JaxprEqn =>
   Object.freeze({ primitive, inputs: Object.freeze([...inputs]), params, outputs: Object.freeze([...outputs]) });
 

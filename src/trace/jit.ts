@@ -12,7 +12,7 @@ import { definePrimitive } from "../core/primitive.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { asArray } from "./args.js";
 import { defaultDevice, executableFor } from "./executable.js";
-import { ClosedJaxpr, Jaxpr, subJaxprs } from "./jaxpr.js";
+import { ClosedJaxpr, Jaxpr, subJaxprs, constsAsInputs } from "./jaxpr.js";
 import { traceFlat, traceToJaxpr } from "./stage.js";
 import { Tracer, bind, bindsEagerly, setDeviceDispatch } from "./trace.js";
 
@@ -133,8 +133,7 @@ export function jit<F extends (...args: never[]) => unknown>(f: F, options: JitO
     traceCount++;
     // Constants that are tracers of an enclosing transformation become explicit operands of this call.
     const cacheable = !closed.consts.some((c) => c instanceof Tracer);
-    const { constvars, invars, eqns, outvars } = closed.jaxpr;
-    const callee = closed.consts.length === 0 ? closed : new ClosedJaxpr(new Jaxpr([], [...constvars, ...invars], eqns, outvars), []);
+    const callee = closed.consts.length === 0 ? closed : constsAsInputs(closed);
     const entry = { closed, callee, outTree };
     if (cacheable) cache.set(signature, entry);
     return { entry, dynamic, leaves: arrays, cacheable };

@@ -10,7 +10,7 @@ import { ArgumentError, ShapeError, WgjaxError } from "../core/errors.js";
 import { type HostTensor, definePrimitive } from "../core/primitive.js";
 import { type TreeDef, flatten, unflatten } from "../core/tree.js";
 import { asArray } from "../trace/args.js";
-import { ClosedJaxpr, Jaxpr, evalClosedJaxpr } from "../trace/jaxpr.js";
+import { ClosedJaxpr, evalClosedJaxpr, constsAsInputs } from "../trace/jaxpr.js";
 import { traceFlat } from "../trace/stage.js";
 import { Tracer, bind } from "../trace/trace.js";
 import { type Tangent, UndefPrimal, Zero, defJvp, defTranspose, instantiate, tangentAval, zerosLike } from "./ad.js";
@@ -86,8 +86,7 @@ function stageCall(f: Fn, argsOf: (leaves: readonly unknown[]) => unknown[], lea
   const body = (...flat: unknown[]): unknown => call(f, argsOf(flat));
   Object.defineProperty(body, "name", { value: name });
   const { closed, outTree } = traceFlat(body as Fn, leaves, name);
-  const j = closed.jaxpr;
-  const jaxpr = new ClosedJaxpr(new Jaxpr([], [...j.constvars, ...j.invars], j.eqns, j.outvars), []);
+  const jaxpr = constsAsInputs(closed);
   return { jaxpr, consts: [...closed.consts], outTree };
 }
 

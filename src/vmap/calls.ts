@@ -1,5 +1,5 @@
 /** Batching rule of `jit`: the body is batched once per batching (cached), and stays one jit call. */
-import { ClosedJaxpr, Jaxpr } from "../trace/jaxpr.js";
+import { type ClosedJaxpr, constsAsInputs } from "../trace/jaxpr.js";
 import { type JitParams, jitP } from "../trace/jit.js";
 import { bind } from "../trace/trace.js";
 import { batchJaxpr, defBatch } from "./batching.js";
@@ -10,8 +10,7 @@ function calleeOf(closed: ClosedJaxpr): ClosedJaxpr {
   if (closed.consts.length === 0) return closed;
   let callee = callees.get(closed);
   if (!callee) {
-    const j = closed.jaxpr;
-    callee = new ClosedJaxpr(new Jaxpr([], [...j.constvars, ...j.invars], j.eqns, j.outvars), []);
+    callee = constsAsInputs(closed);
     callees.set(closed, callee);
   }
   return callee;

@@ -11,7 +11,7 @@ import { allocHost } from "../../core/hostData.js";
 import { type HostTensor, definePrimitive } from "../../core/primitive.js";
 import { type TreeDef, flatten, unflatten } from "../../core/tree.js";
 import { asArray } from "../../trace/args.js";
-import { ClosedJaxpr, Jaxpr, Var, evalClosedJaxpr } from "../../trace/jaxpr.js";
+import { ClosedJaxpr, Jaxpr, Var, evalClosedJaxpr, constsAsInputs } from "../../trace/jaxpr.js";
 import { traceToJaxpr } from "../../trace/stage.js";
 import { bind } from "../../trace/trace.js";
 
@@ -33,8 +33,7 @@ function traceBody(f: (...args: unknown[]) => unknown, inTree: TreeDef, avals: r
     avals,
     name,
   );
-  const j = closed.jaxpr;
-  const jaxpr = new ClosedJaxpr(new Jaxpr([], [...j.constvars, ...j.invars], j.eqns, j.outvars), []);
+  const jaxpr = constsAsInputs(closed);
   return { jaxpr, consts: [...closed.consts], outTree: outTree! };
 }
 

@@ -7,7 +7,7 @@ import { ShapedArray } from "../../core/aval.js";
 import { type Array, ArrayImpl } from "../../core/array.js";
 import { isFloat } from "../../core/dtype.js";
 import { ArgumentError } from "../../core/errors.js";
-import { ClosedJaxpr, Jaxpr, Var, evalClosedJaxpr, evalJaxpr } from "../../trace/jaxpr.js";
+import { ClosedJaxpr, Jaxpr, Var, evalClosedJaxpr, evalJaxpr, constsAsInputs } from "../../trace/jaxpr.js";
 import { traceToJaxpr } from "../../trace/stage.js";
 import { bind } from "../../trace/trace.js";
 import { UndefPrimal, Zero, defJvp, defTranspose, instantiate } from "../../vjp/ad.js";
@@ -296,8 +296,7 @@ defTranspose(scanP, (cotangents, inputs, params) => {
     inAvals,
     "scan transpose",
   );
-  const j = transposedBody.jaxpr;
-  const jaxpr = new ClosedJaxpr(new Jaxpr([], [...j.constvars, ...j.invars], j.eqns, j.outvars), []);
+  const jaxpr = constsAsInputs(transposedBody);
   const outs = bind(
     scanP,
     [
