@@ -50,6 +50,9 @@ function coordsOf(flat: Expr, shape: readonly number[]): Expr[] {
 
 let nextDot = 0;
 
+/** The CPU kernel keeps a panel of the left operand's rows of about this many bytes in the cache (see `compute`). */
+const CPU_PANEL_BYTES = 256 * 1024;
+
 type DimensionNumbers = readonly [readonly [readonly number[], readonly number[]], readonly [readonly number[], readonly number[]]];
 
 /**
@@ -152,20 +155,39 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
         into.push({ k: "let", name, value: e });
         return v(name, "i32");
       });
-    // Invocations step through column blocks first, or with a packed operand through row blocks first (one block
-    // of the packed operand is read by consecutive invocations while it is in the cache).
-    const [inner, outer] = packed ? [mBlocks, nBlocks] : [nBlocks, mBlocks];
-    const innerBlock = inner === 1 ? i32(0) : binary("rem", gid, i32(inner));
-    const rest = inner === 1 ? gid : binary("div", gid, i32(inner));
-    // With one batch, rest < outer already (and the row count stays out of the shader text: see wgslParams.ts).
-    const outerBlock = outer === 1 ? i32(0) : batch === 1 ? rest : binary("rem", rest, i32(outer));
-    const [mBlock, nBlock] = packed ? [innerBlock, outerBlock] : [outerBlock, innerBlock];
-    body.push(
-      { k: "let", name: nbName, value: nBlock },
-      { k: "let", name: names.col, value: times(nb, tn) },
-      { k: "let", name: names.row, value: times(mBlock, tm) },
-      { k: "let", name: names.batch, value: batch === 1 ? i32(0) : outer === 1 ? rest : binary("div", rest, i32(outer)) },
-    );
+    const superRows = packed && options.target === "cpu" ? Math.max(1, Math.floor(CPU_PANEL_BYTES / (tm * k * 4))) : 0;
+    if (superRows > 0 && superRows < mBlocks) {
+      // Row blocks in panels of `superRows`: each panel's rows of the left operand stay in the cache while
+      // invocations step through the panel's row blocks for one packed column block, then the next column block.
+      const perBatch = mBlocks * nBlocks;
+      const local = batch === 1 ? gid : binary("rem", gid, i32(perBatch));
+      const span = superRows * nBlocks;
+      const first = times(binary("div", local, i32(span)), superRows);
+      const width = binary("min", i32(superRows), binary("sub", i32(mBlocks), first));
+      const within = binary("rem", local, i32(span));
+      body.push(
+        { k: "let", name: `${key}pw`, value: width },
+        { k: "let", name: nbName, value: binary("div", within, v(`${key}pw`, "i32")) },
+        { k: "let", name: names.col, value: times(nb, tn) },
+        { k: "let", name: names.row, value: times(binary("add", first, binary("rem", within, v(`${key}pw`, "i32"))), tm) },
+        { k: "let", name: names.batch, value: batch === 1 ? i32(0) : binary("div", gid, i32(perBatch)) },
+      );
+    } else {
+      // Invocations step through column blocks first, or with a packed operand through row blocks first (one block
+      // of the packed operand is read by consecutive invocations while it is in the cache).
+      const [inner, outer] = packed ? [mBlocks, nBlocks] : [nBlocks, mBlocks];
+      const innerBlock = inner === 1 ? i32(0) : binary("rem", gid, i32(inner));
+      const rest = inner === 1 ? gid : binary("div", gid, i32(inner));
+      // With one batch, rest < outer already (and the row count stays out of the shader text: see wgslParams.ts).
+      const outerBlock = outer === 1 ? i32(0) : batch === 1 ? rest : binary("rem", rest, i32(outer));
+      const [mBlock, nBlock] = packed ? [innerBlock, outerBlock] : [outerBlock, innerBlock];
+      body.push(
+        { k: "let", name: nbName, value: nBlock },
+        { k: "let", name: names.col, value: times(nb, tn) },
+        { k: "let", name: names.row, value: times(mBlock, tm) },
+        { k: "let", name: names.batch, value: batch === 1 ? i32(0) : outer === 1 ? rest : binary("div", rest, i32(outer)) },
+      );
+    }
     const batchCoords = hoist(body, coordsOf(bv, batchShape));
     const clampRow = (row: Expr): Expr => (m % tm !== 0 ? binary("min", row, i32(m - 1)) : row);
     const rowCoords = Array.from({ length: tm }, (_, i) => hoist(body, coordsOf(clampRow(plus(m0, i)), mShape)));

@@ -71,6 +71,8 @@ const PROGRAMS: Program[] = [
   { name: "packed: batch dims and a bias", f: (a: A, b: A, c: A) => lax.dotGeneral(a, b, [[[2], [1]], [[0], [0]]]).add(c), args: [randomArray(next, [2, 257, 270]), randomArray(next, [2, 270, 250]), randomArray(next, [250])], k: 270 },
   { name: "packed: a transposed operand converted from int32", f: (a: A, b: A) => np.matmul(a, b.astype("float32").T), args: [randomArray(next, [258, 260]), randomArray(next, [263, 260], "int32")], k: 260 * 1000 },
   { name: "packed: int32", f: dot(mm), args: [randomArray(next, [261, 257], "int32"), randomArray(next, [257, 300], "int32")], k: 0 },
+  // Invocations walk row panels of about 256 KB of the left operand: here 31 whole panels of 8 row blocks and a last of 2.
+  { name: "packed in row panels: 1000×2048×40", f: dot(mm), args: [randomArray(next, [1000, 2048]), randomArray(next, [2048, 40])], k: 2048 },
 ];
 
 describe("chooseDotTiling", () => {
