@@ -50,8 +50,29 @@ function coordsOf(flat: Expr, shape: readonly number[]): Expr[] {
 
 let nextDot = 0;
 
-/** The CPU kernel keeps a panel of the left operand's rows of about this many bytes in the cache (see `compute`). */
+/** The CPU kernels keep a panel of the left operand's rows of about this many bytes in the cache (`panelBlocks`). */
 const CPU_PANEL_BYTES = 256 * 1024;
+
+/**
+ * Row blocks per panel for a CPU kernel reading a packed right operand (`Infinity`: no panels). Invocations then
+ * walk the panel's row blocks for one packed column block, then the next column block: the panel's rows of the
+ * left operand stay in the cache (4096×512×1024 f32: 1.6× faster than walking every row block per column block).
+ */
+export const panelRows = (tm: number, k: number, packed: boolean, target: LoweringTarget): number =>
+  packed && target === "cpu" ? Math.max(1, Math.floor(CPU_PANEL_BYTES / (tm * k * 4))) : Infinity;
+
+/** The row and column block of invocation `local` (of `mBlocks × nBlocks`) walking row panels of `panel` blocks; the last panel may be narrower. */
+export function panelBlocks(local: Expr, mBlocks: number, nBlocks: number, panel: number, widthName: string): { stmts: Stmt[]; mBlock: Expr; nBlock: Expr } {
+  const span = panel * nBlocks;
+  const first = times(binary("div", local, i32(span)), panel);
+  const within = binary("rem", local, i32(span));
+  const width = v(widthName, "i32");
+  return {
+    stmts: [{ k: "let", name: widthName, value: binary("min", i32(panel), binary("sub", i32(mBlocks), first)) }],
+    mBlock: binary("add", first, binary("rem", within, width)),
+    nBlock: binary("div", within, width),
+  };
+}
 
 type DimensionNumbers = readonly [readonly [readonly number[], readonly number[]], readonly [readonly number[], readonly number[]]];
 
@@ -155,21 +176,15 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
         into.push({ k: "let", name, value: e });
         return v(name, "i32");
       });
-    const superRows = packed && options.target === "cpu" ? Math.max(1, Math.floor(CPU_PANEL_BYTES / (tm * k * 4))) : 0;
-    if (superRows > 0 && superRows < mBlocks) {
-      // Row blocks in panels of `superRows`: each panel's rows of the left operand stay in the cache while
-      // invocations step through the panel's row blocks for one packed column block, then the next column block.
+    const panel = panelRows(tm, k, packed !== undefined, options.target);
+    if (panel < mBlocks) {
       const perBatch = mBlocks * nBlocks;
-      const local = batch === 1 ? gid : binary("rem", gid, i32(perBatch));
-      const span = superRows * nBlocks;
-      const first = times(binary("div", local, i32(span)), superRows);
-      const width = binary("min", i32(superRows), binary("sub", i32(mBlocks), first));
-      const within = binary("rem", local, i32(span));
+      const blocks = panelBlocks(batch === 1 ? gid : binary("rem", gid, i32(perBatch)), mBlocks, nBlocks, panel, `${key}pw`);
       body.push(
-        { k: "let", name: `${key}pw`, value: width },
-        { k: "let", name: nbName, value: binary("div", within, v(`${key}pw`, "i32")) },
+        ...blocks.stmts,
+        { k: "let", name: nbName, value: blocks.nBlock },
         { k: "let", name: names.col, value: times(nb, tn) },
-        { k: "let", name: names.row, value: times(binary("add", first, binary("rem", within, v(`${key}pw`, "i32"))), tm) },
+        { k: "let", name: names.row, value: times(blocks.mBlock, tm) },
         { k: "let", name: names.batch, value: batch === 1 ? i32(0) : binary("div", gid, i32(perBatch)) },
       );
     } else {

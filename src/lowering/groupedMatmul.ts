@@ -17,7 +17,7 @@
  * (a narrow result rounds once). Ragged edges clamp loads and guard stores, so any m, k, n work.
  */
 import { sizeOf } from "../core/shape.js";
-import { type LoweringTarget, blockedAccumulators, chooseDotTiling, packRhs, packsRhs } from "./dot.js";
+import { type LoweringTarget, blockedAccumulators, chooseDotTiling, packRhs, packsRhs, panelBlocks, panelRows } from "./dot.js";
 import { type Expr, type ScalarType, type Stmt, accumulatorName, binary, bitcast, c, cast, decode, dot4i8, gid, load, select, v } from "./kernelIr.js";
 import type { Block, KernelContext, Value } from "./lower.js";
 import { allOf, fresh, i32, lazy } from "./rules/common.js";
@@ -145,14 +145,17 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
       { k: "let", name: name("lo"), value: i32(0) },
       { k: "let", name: name("hi"), value: i32(0) },
     ];
-    // With a packed rhs, invocations step through row blocks first: one packed block is read while it is cached.
+    // With a packed rhs, invocations step through row blocks first: one packed block is read while it is cached;
+    // on the CPU they do so panel by panel (panelBlocks), so the panel's lhs rows stay cached too.
+    const panel = panelRows(tm, k, packed !== undefined, target);
     const [inner, outer] = packed ? [mBlocks, nBlocks] : [nBlocks, mBlocks];
     const innerBlock = inner === 1 ? i32(0) : binary("rem", gid, i32(inner));
     const outerBlock = outer === 1 ? i32(0) : inner === 1 ? gid : binary("div", gid, i32(inner));
-    const [mBlock, nBlock] = packed ? [innerBlock, outerBlock] : [outerBlock, innerBlock];
+    const blocks = panel < mBlocks ? panelBlocks(gid, mBlocks, nBlocks, panel, name("pw")) : { stmts: [], ...(packed ? { mBlock: innerBlock, nBlock: outerBlock } : { mBlock: outerBlock, nBlock: innerBlock }) };
     return [
-      { k: "let", name: name("nb"), value: nBlock },
-      { k: "let", name: name("r0"), value: times(mBlock, tm) },
+      ...blocks.stmts,
+      { k: "let", name: name("nb"), value: blocks.nBlock },
+      { k: "let", name: name("r0"), value: times(blocks.mBlock, tm) },
       { k: "let", name: name("n0"), value: times(nb, tn) },
       { k: "let", name: name("tileEnd"), value: min(plus(r0, tm), m) },
       { k: "let", name: name("off"), value: asI32(groupOffset!.at([], ctx)) },
