@@ -32,6 +32,7 @@ import { ArgumentError, ShapeError, fmtShape } from "../core/errors.js";
 import { QArray } from "../core/qarray.js";
 import type { GmmBackend, GmmCall, TgmmCall } from "../ops/gmm/backend.js";
 import { activeRows, localRowGroups, zeros } from "../ops/gmm/groups.js";
+import { takeRows } from "../ops/lax/adUtil.js";
 import * as lax from "../ops/lax/api.js";
 import { customVjp } from "../vjp/custom.js";
 import { dequantize, quantize } from "./quantize.js";
@@ -86,7 +87,7 @@ function rowScales(scale: Array, groupSizes: Array, groupOffset: Array, m: numbe
   let rows = lax.reshape(cast(scale, dtype), [groups, columns]);
   if (groups > 1) {
     const index = lax.clamp(0, localRowGroups(groupSizes, groupOffset, m), groups - 1);
-    rows = lax.gather(rows, lax.reshape(index, [m, 1]), { offset_dims: [1], collapsed_slice_dims: [0], start_index_map: [0], operand_batching_dims: [], start_indices_batching_dims: [] }, [1, columns], { mode: "promise_in_bounds" });
+    rows = takeRows(rows, index);
   }
   return lax.broadcastInDim(rows, [m, n], [0, 1]);
 }

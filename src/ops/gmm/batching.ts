@@ -13,21 +13,16 @@
 import type { Array } from "../../core/array.js";
 import { bind1 } from "../../trace/trace.js";
 import { type BatchDim, defBatch, moveBatchAxis } from "../../vmap/batching.js";
+import { takeRows } from "../lax/adUtil.js";
+import { range } from "../lax/batchUtil.js";
 import * as lax from "../lax/api.js";
 import { checkP } from "../lax/check.js";
 import { localRowGroups } from "./groups.js";
 import { GROUP_SIZES_CHECK, type GmmParams, type TgmmParams, gmmP, tgmmP } from "./primitives.js";
 import { type RaggedDotDimensionNumbers, modeOf, prefixDims, raggedDotGeneralP } from "./raggedDotGeneral.js";
 
-const range = (n: number): number[] => globalThis.Array.from({ length: n }, (_, i) => i);
 const int32 = (x: Array | number): Array => lax.convertElementType(x, "int32");
 const exampleShape = (x: Array, dim: BatchDim): number[] => x.shape.filter((_, a) => a !== dim);
-
-/** Rows `x[order[p]]` for p = 0…, along axis 0. */
-function takeRows(x: Array, order: Array): Array {
-  const numbers = { offset_dims: range(x.ndim - 1).map((a) => a + 1), collapsed_slice_dims: [0], start_index_map: [0], operand_batching_dims: [], start_indices_batching_dims: [] };
-  return lax.gather(x, lax.reshape(order, [order.shape[0]!, 1]), numbers, [1, ...x.shape.slice(1)]);
-}
 
 interface RowOrder {
   /** The rows of the flattened batch [batch·m] in the order the grouped call reads them. */

@@ -1,4 +1,4 @@
-/** Helpers shared by the JVP and transpose rules of the lax primitives. */
+/** Helpers shared by the differentiation and batching rules of the lax primitives and by the layers above. */
 import { ShapedArray } from "../../core/aval.js";
 import type { Array } from "../../core/array.js";
 import { type Tangent, Zero, instantiate } from "../../vjp/ad.js";
@@ -38,6 +38,12 @@ export function takeAlong(x: Array, indices: Array, axis: number): Array {
     x.shape.map(() => 1),
     { mode: "promise_in_bounds" },
   );
+}
+
+/** The rows `x[rows[p]]` along axis 0, for p = 0…: one gather whose indices must be in bounds. */
+export function takeRows(x: Array, rows: Array): Array {
+  const numbers = { offset_dims: x.shape.slice(1).map((_, a) => a + 1), collapsed_slice_dims: [0], start_index_map: [0], operand_batching_dims: [], start_indices_batching_dims: [] };
+  return lax.gather(x, lax.reshape(rows, [rows.size, 1]), numbers, [1, ...x.shape.slice(1)], { mode: "promise_in_bounds" });
 }
 
 export { instantiate };
