@@ -66,13 +66,13 @@ export function sumBatch(x: Array, dim: BatchDim, axisSize: number): Array {
 }
 
 /** The per-example type of a value batched at `dim`. */
-export function unbatchedAval(aval: ShapedArray, dim: BatchDim): ShapedArray {
+function unbatchedAval(aval: ShapedArray, dim: BatchDim): ShapedArray {
   if (dim === null) return aval;
   return new ShapedArray([...aval.shape.slice(0, dim), ...aval.shape.slice(dim + 1)], aval.dtype, aval.weakType);
 }
 
 /** The batched type of a per-example type, with the batch axis of `size` at `dim`. */
-export function batchedAval(aval: ShapedArray, dim: BatchDim, size: number): ShapedArray {
+function batchedAval(aval: ShapedArray, dim: BatchDim, size: number): ShapedArray {
   if (dim === null) return aval;
   return new ShapedArray([...aval.shape.slice(0, dim), size, ...aval.shape.slice(dim)], aval.dtype, aval.weakType);
 }
