@@ -1,7 +1,9 @@
 /**
  * `npx tsx bench/lowering.ts [sizes...]`: the lowering's own kernels for each target's tiling — f32 matmul
  * (GFLOP/s) and the fused 8-op elementwise chain on 4M floats — on the CPU device (WebAssembly, and JavaScript
- * for reference) and, when an adapter exists, as WGSL on WebGPU. Readback included; medians after warm-up.
+ * for reference) and, when an adapter exists, as WGSL on WebGPU, where the matmul also runs staged through
+ * workgroup memory (hardware adapters' kernel) beside the register-blocked one. Readback included; medians
+ * after warm-up.
  */
 import { type Array as JaxArray, makeJaxpr, numpy as np } from "../src/index.js";
 import { lowerJaxpr } from "../src/lowering/lower.js";
@@ -23,8 +25,8 @@ function cpuTimer(f: (...args: A[]) => A, args: A[], cpu: CpuDevice): () => unkn
 }
 
 /** Times a jitted function on the WebGPU device's kernels directly: upload once, run and read back each time. */
-async function gpuTimer(gpu: WebGpuDevice, f: (...args: A[]) => A, args: A[]): Promise<() => Promise<unknown>> {
-  const program = lowerJaxpr(makeJaxpr(f)(...args), { target: "webgpu" });
+async function gpuTimer(gpu: WebGpuDevice, f: (...args: A[]) => A, args: A[], { workgroupDots = false } = {}): Promise<() => Promise<unknown>> {
+  const program = lowerJaxpr(makeJaxpr(f)(...args), { target: "webgpu", workgroupDots });
   const inputs = args.map((a) => gpu.upload(a.dataSync() as Float32Array, "f32"));
   const temps = program.temps.map((t) => gpu.allocate(t.length, t.type));
   const steps = program.steps.map((s) => ({ kernel: s.kernel, buffers: s.buffers.map((b) => (b.kind === "input" ? inputs : temps)[b.index]!) }));
@@ -47,7 +49,12 @@ async function loweringRows(sizes: readonly number[]): Promise<Row[]> {
     const runs = n >= 1024 ? 3 : 5;
     rows.push({ name: `cpu wasm matmul ${n}³ f32`, medianMs: await median(cpuTimer(matmul, [a, b], wasm), { runs }), rate });
     if (n <= 512) rows.push({ name: `cpu javascript matmul ${n}³ f32`, medianMs: await median(cpuTimer(matmul, [a, b], js), { warmup: 1, runs: 3 }), rate });
-    if (gpu) rows.push({ name: `webgpu matmul ${n}³ f32`, medianMs: await median(await gpuTimer(gpu, matmul, [a, b]), { runs }), rate });
+    if (gpu) {
+      const blocked = await median(await gpuTimer(gpu, matmul, [a, b]), { runs });
+      rows.push({ name: `webgpu matmul ${n}³ f32`, medianMs: blocked, rate });
+      const staged = await median(await gpuTimer(gpu, matmul, [a, b], { workgroupDots: true }), { runs });
+      rows.push({ name: `webgpu matmul ${n}³ f32, staged in workgroup memory`, medianMs: staged, rate, comparison: { name: "register-blocked", medianMs: blocked } });
+    }
   }
   const x = randomArray(next, [1 << 22]);
   rows.push({ name: "cpu wasm 8-op chain 4M f32", medianMs: await median(cpuTimer(chain, [x], wasm)) });

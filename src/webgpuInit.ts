@@ -19,6 +19,7 @@ export function webgpuDevice(): Promise<WebGpuDevice | undefined> {
       splitReductions: !gpu?.software,
       loopLimit: gpu?.loopLimit,
       workgroupReductions: true,
+      workgroupDots: gpu !== undefined && !gpu.software,
       maxStorageBuffers: gpu?.device.limits.maxStorageBuffersPerShaderStage,
     };
     if (gpu) registerCompiler("webgpu", (closed) => webgpuPlanExecutable(gpu, planJaxpr(closed, options)));

@@ -11,6 +11,7 @@ import type { JaxprEqn } from "../trace/jaxpr.js";
 import { unravelExpr } from "./index.js";
 import { type Expr, type Stmt, accumulatorName, binary, c, cast, gid, v } from "./kernelIr.js";
 import type { Block, KernelContext, LoweringOptions, Value } from "./lower.js";
+import { stagesWell, workgroupDot } from "./workgroupDot.js";
 
 export type LoweringTarget = "cpu" | "webgpu";
 
@@ -142,6 +143,21 @@ export function dotGeneral(eqn: JaxprEqn, [lhs, rhs]: Value[], outShape: readonl
     dims.forEach((ds, g) => ds.forEach((d, i) => (out[d] = coords[g]![i]!)));
     return out;
   };
+  if (options.workgroupDots && options.target === "webgpu" && stagesWell(m, n, k)) {
+    const operand = (x: Value, dims: readonly (readonly number[])[], freeShape: readonly number[]) => (b: Expr, f: Expr, kk: Expr, ctx: KernelContext) =>
+      cast(x.at(placeOf(x.shape.length, dims, [coordsOf(b, batchShape), coordsOf(f, freeShape), coordsOf(kk, kShape)]), ctx), outType);
+    const flat = {
+      batch,
+      m,
+      n,
+      k,
+      lhs: operand(lhs!, [lb, lf, lc], mShape),
+      rhs: operand(rhs!, [rb, rf, rc], nShape),
+      coords: (b: Expr, row: Expr, col: Expr) => [...coordsOf(b, batchShape), ...coordsOf(row, mShape), ...coordsOf(col, nShape)],
+    };
+    const staged = workgroupDot(key, flat, outType);
+    return blockedAccumulators(key, outShape, outType, staged.block, staged.compute);
+  }
   const packed =
     batch * m * n * k > 0 && packsRhs(m, k, n, options.target)
       ? packRhs(key, { batch, k, n, nBlocks, tn }, outType, materialize, (b, column, kk, ctx) =>

@@ -76,6 +76,11 @@ export interface LoweringOptions extends RuleOptions {
    * would read more has its fused operands stored first (each then one buffer to read).
    */
   readonly maxStorageBuffers?: number;
+  /**
+   * Compute large dot_generals by workgroups that stage their operands' tiles in workgroup memory (see
+   * workgroupDot.ts). WebGPU only; set for hardware adapters (software ones measured slower with it).
+   */
+  readonly workgroupDots?: boolean;
 }
 
 /** Buffers a kernel binds besides the fused value's reads: its output, and the ones rules add (packed operands, group starts). */
