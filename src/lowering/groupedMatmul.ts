@@ -8,11 +8,13 @@
  *   tile by two binary searches, and visits the active ones: a tile inside one group runs the plain
  *   register-blocked contraction; a tile across a group
  *   boundary is visited once per group, the group's products summed into accumulators of their own and taken
- *   by a select for the rows of the group only. Rows outside the active groups take existingOut (or 0) by a
+ *   by a select for the rows of the group only (a group meeting 1, 2 or 4 of the tile's rows computes only that
+ *   many). Rows outside the active groups take existingOut (or 0) by a
  *   select, so a NaN or Inf in a row or an expert that takes no part never reaches an output. transposeRhs
  *   only changes rhs's indexing. On the CPU a large rhs is packed into column blocks first, as dot_general's.
  * - tgmm: an invocation owns a tm×tn block of one group's [k, n] result and contracts over exactly that
  *   group's rows, adding existingOut.
+ * On WebGPU the workgroups take their tiles in a spread order (workgroupOrder.ts), as tiles differ in work.
  * Both accumulate in the result's compute type (f32 for narrow floats) and store through the usual epilogue
  * (a narrow result rounds once). Ragged edges clamp loads and guard stores, so any m, k, n work.
  */
@@ -21,6 +23,7 @@ import { type LoweringTarget, blockedAccumulators, chooseDotTiling, packRhs, pac
 import { type Expr, type ScalarType, type Stmt, accumulatorName, binary, bitcast, c, cast, decode, dot4i8, gid, load, select, v } from "./kernelIr.js";
 import type { Block, KernelContext, Value } from "./lower.js";
 import { allOf, fresh, i32, lazy } from "./rules/common.js";
+import { spreadWorkgroups } from "./workgroupOrder.js";
 
 export interface GroupedGmmOptions {
   readonly transposeRhs: boolean;
@@ -68,6 +71,9 @@ function searchFirst(result: string, count: number, holds: (t: Expr) => Expr): S
  */
 const PACK_MIN_GROUP_ROWS = 64;
 
+/** Rows a group meets in a tile for which a visit computes that many rows only (see groupedGmm's visit). */
+const PART_ROWS = [1, 2, 4];
+
 /** gmm: `lhs [m,k]`, `rhs [g,k,n]` (`[g,n,k]` transposed), `groupSizes [G]`, `groupOffset []`, `existingOut [m,n]`?. */
 export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Value[], outType: ScalarType, { transposeRhs, target, materialize }: GroupedGmmOptions): Value {
   const [m, k] = lhs!.shape as [number, number];
@@ -86,44 +92,68 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
   const G = groupSizes!.shape[0]!;
   const starts = m * n > 0 && g > 0 ? groupStarts(groupSizes!, m, materialize) : undefined;
   const words = packedWords(lhs!, rhs!, transposeRhs, outType, target, materialize);
+  // On WebGPU row tiles differ in work (one visit per group meeting the tile): workgroups take them spread out.
+  const grid = m * n === 0 ? 0 : mBlocks * nBlocks;
+  const order = target === "webgpu" && grid > 0 ? spreadWorkgroups(name("o"), grid) : undefined;
+  const at = order?.index ?? gid;
 
   const block: Block = {
-    grid: m * n === 0 ? 0 : mBlocks * nBlocks,
+    grid: order?.grid ?? grid,
     rows: tm,
     cols: tn,
     element: (i, j) => {
       const [row, col] = [plus(r0, i), plus(n0, j)];
-      const bounds = [m % tm !== 0 ? binary("lt", row, i32(m)) : undefined, n % tn !== 0 ? binary("lt", col, i32(n)) : undefined].filter((e) => e !== undefined);
+      const bounds = [order?.valid, m % tm !== 0 ? binary("lt", row, i32(m)) : undefined, n % tn !== 0 ? binary("lt", col, i32(n)) : undefined].filter((e) => e !== undefined);
       return { coords: [row, col], index: binary("add", times(row, n), col), valid: bounds.length === 0 ? undefined : allOf(bounds) };
     },
   };
 
+  /** Accumulators of a group's part of a tile: r rows of it for each r in partRows (the last is the whole tile). */
+  const partRows = [...PART_ROWS.filter((r) => r < tm), tm];
+  const subName = (r: number): string => name(`p${r}_`);
+
   const compute = (ctx: KernelContext): Stmt[] => {
     const rows = Array.from({ length: tm }, (_, i) => v(name(`row${i}`), "i32"));
     const cols = Array.from({ length: tn }, (_, j) => v(name(`col${j}`), "i32"));
-    const lhsAt = (i: number): Expr => cast(lhs!.at([rows[i]!, kk], ctx), outType);
     const colAt = (group: Expr, j: number): Expr => (packed ? packed.at([group, nb, kk, i32(j)], ctx) : rhsAt(group, cols[j]!, kk, ctx));
     const tileEnd = v(name("tileEnd"), "i32");
-    const contraction = (acc: string, local: Expr): Stmt =>
+    /** The products of rows `at` (row indices) with the group's columns, into accumulators `acc`. */
+    const contraction = (acc: string, local: Expr, at: Expr[] = rows): Stmt =>
       words
-        ? words.contraction(ctx, acc, name, rows, cols, local, n)
-        : { k: "for", name: name("k"), start: i32(0), end: i32(k), body: [{ k: "rank1", acc, rows: rows.map((_, i) => lhsAt(i)), cols: cols.map((_, j) => colAt(local, j)) }] };
-    const part = name("p");
-    const each = (f: (i: number, j: number) => Stmt): Stmt[] => rows.flatMap((_, i) => cols.map((_, j) => f(i, j)));
+        ? words.contraction(ctx, acc, name, at, cols, local, n)
+        : { k: "for", name: name("k"), start: i32(0), end: i32(k), body: [{ k: "rank1", acc, rows: at.map((row) => cast(lhs!.at([row, kk], ctx), outType)), cols: cols.map((_, j) => colAt(local, j)) }] };
+    const assign = (acc: string, i: number, j: number, value: Expr): Stmt => ({ k: "assign", name: accumulatorName(acc, i, j), value });
+    const accumulator = (acc: string, i: number, j: number): Expr => v(accumulatorName(acc, i, j), outType);
     const visit = (local: Expr, start: Expr, end: Expr): Stmt[] => {
       // A tile across a group boundary: the group's products into accumulators of their own, then taken by the
-      // rows of the group only (the others' sums, NaN or not, are dropped by the select).
-      const masked: Stmt[] = [
-        ...each((i, j) => ({ k: "assign", name: accumulatorName(part, i, j), value: zero })),
-        contraction(part, local),
-        ...rows.map((_, i): Stmt => ({ k: "let", name: name(`in${i}`), value: and(binary("ge", plus(r0, i), start), binary("lt", plus(r0, i), end)) })),
-        ...each((i, j) => ({ k: "assign", name: accumulatorName(key, i, j), value: select(v(name(`in${i}`), "bool"), v(accumulatorName(part, i, j), outType), v(accumulatorName(key, i, j), outType)) })),
-      ];
+      // rows of the group only (the others' sums, NaN or not, are dropped by the select). A group meeting at most
+      // r of the tile's rows (r < tm) computes r rows from its first one in the tile: most visits of a tile across
+      // many small groups then cost r + tn loads per step instead of tm + tn.
+      const first = v(name("first"), "i32");
+      const taken = (r: number): Stmt[] => {
+        const part = subName(r);
+        const subRows = Array.from({ length: r }, (_, q) => min(plus(first, q), m - 1));
+        return [
+          ...subRows.flatMap((_, q) => cols.map((_, j) => assign(part, q, j, zero))),
+          contraction(part, local, subRows),
+          ...rows.map((_, i): Stmt => ({ k: "let", name: name(`in${i}`), value: and(binary("ge", plus(r0, i), start), binary("lt", plus(r0, i), end)) })),
+          ...rows.flatMap((_, i) =>
+            cols.map((_, j) => {
+              // Row i of the tile is row q of the part when first + q is it (q ≥ r: not in this group).
+              let value = accumulator(key, i, j);
+              for (let q = 0; q < Math.min(r, i + 1); q++) value = select(binary("eq", plus(first, q), plus(r0, i)), accumulator(part, q, j), value);
+              return assign(key, i, j, select(v(name(`in${i}`), "bool"), value, accumulator(key, i, j)));
+            }),
+          ),
+        ];
+      };
+      const count = binary("sub", binary("min", end, tileEnd), first);
+      const masked = partRows.slice(0, -1).reduceRight<Stmt[]>((rest, r) => [{ k: "if", cond: binary("le", count, i32(r)), then: taken(r), else: rest }], taken(tm));
       return [
         {
           k: "if",
           cond: and(binary("ge", local, i32(0)), binary("lt", local, i32(g)), binary("lt", start, end)),
-          then: [{ k: "if", cond: and(binary("le", start, r0), binary("ge", end, tileEnd)), then: [contraction(key, local)], else: masked }],
+          then: [{ k: "if", cond: and(binary("le", start, r0), binary("ge", end, tileEnd)), then: [contraction(key, local)], else: [{ k: "let", name: name("first"), value: binary("max", start, r0) }, ...masked] }],
         },
       ];
     };
@@ -149,10 +179,12 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
     // on the CPU they do so panel by panel (panelBlocks), so the panel's lhs rows stay cached too.
     const panel = panelRows(tm, k, packed !== undefined, target);
     const [inner, outer] = packed ? [mBlocks, nBlocks] : [nBlocks, mBlocks];
-    const innerBlock = inner === 1 ? i32(0) : binary("rem", gid, i32(inner));
-    const outerBlock = outer === 1 ? i32(0) : inner === 1 ? gid : binary("div", gid, i32(inner));
+    const innerBlock = inner === 1 ? i32(0) : binary("rem", at, i32(inner));
+    // The padding invocations of a spread order are past the last row block: they meet no group.
+    const outerBlock = outer === 1 && !order ? i32(0) : inner === 1 ? at : binary("div", at, i32(inner));
     const blocks = panel < mBlocks ? panelBlocks(gid, mBlocks, nBlocks, panel, name("pw")) : { stmts: [], ...(packed ? { mBlock: innerBlock, nBlock: outerBlock } : { mBlock: outerBlock, nBlock: innerBlock }) };
     return [
+      ...(order?.stmts ?? []),
       ...blocks.stmts,
       { k: "let", name: name("nb"), value: blocks.nBlock },
       { k: "let", name: name("r0"), value: times(blocks.mBlock, tm) },
@@ -161,8 +193,9 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
       { k: "let", name: name("off"), value: asI32(groupOffset!.at([], ctx)) },
       ...rows.map((_, i): Stmt => ({ k: "let", name: name(`row${i}`), value: m % tm === 0 ? plus(r0, i) : min(plus(r0, i), m - 1) })),
       ...cols.map((_, j): Stmt => ({ k: "let", name: name(`col${j}`), value: n % tn === 0 ? plus(n0, j) : min(plus(n0, j), n - 1) })),
-      ...each((i, j) => ({ k: "declare", name: accumulatorName(key, i, j), init: zero })),
-      ...each((i, j) => ({ k: "declare", name: accumulatorName(part, i, j), init: zero })),
+      ...[[key, tm] as const, ...partRows.map((r) => [subName(r), r] as const)].flatMap(([acc, r]) =>
+        Array.from({ length: r }, (_, i) => cols.map((_, j): Stmt => ({ k: "declare", name: accumulatorName(acc, i, j), init: zero }))).flat(),
+      ),
       ...(starts ? groups(starts) : none),
     ];
   };
@@ -277,13 +310,18 @@ export function groupedTgmm(
   const packed = sizeOf(outShape) > 0 && packsRhs(k, m, n, target) ? packRhs(key, { batch: 1, k: m, n, nBlocks, tn }, outType, materialize, (_b, column, row, ctx) => rhsAt(column, row, ctx)) : undefined;
   const starts = sizeOf(outShape) > 0 ? groupStarts(groupSizes!, m, materialize) : undefined;
 
+  // On WebGPU a large group's blocks contract more rows than a small one's: workgroups take them spread out.
+  const grid = sizeOf(outShape) === 0 ? 0 : g * kBlocks * nBlocks;
+  const order = target === "webgpu" && grid > 0 ? spreadWorkgroups(name("o"), grid) : undefined;
+  const at = order?.index ?? gid;
+
   const block: Block = {
-    grid: sizeOf(outShape) === 0 ? 0 : g * kBlocks * nBlocks,
+    grid: order?.grid ?? grid,
     rows: tm,
     cols: tn,
     element: (i, j) => {
       const [row, col] = [plus(a0, i), plus(n0, j)];
-      const bounds = [k % tm !== 0 ? binary("lt", row, i32(k)) : undefined, n % tn !== 0 ? binary("lt", col, i32(n)) : undefined].filter((e) => e !== undefined);
+      const bounds = [order?.valid, k % tm !== 0 ? binary("lt", row, i32(k)) : undefined, n % tn !== 0 ? binary("lt", col, i32(n)) : undefined].filter((e) => e !== undefined);
       return { coords: [grp, row, col], index: binary("add", times(binary("add", times(grp, k), row), n), col), valid: bounds.length === 0 ? undefined : allOf(bounds) };
     },
   };
@@ -296,12 +334,16 @@ export function groupedTgmm(
     const cols = Array.from({ length: tn }, (_, j) => (packed ? packed.at([i32(0), nb, r, i32(j)], ctx) : rhsAt(v(name(`cb${j}`), "i32"), r, ctx)));
     // With a packed rhs, k blocks step fastest (one packed column block read by consecutive invocations).
     const [inner, outer] = packed ? [kBlocks, nBlocks] : [nBlocks, kBlocks];
-    const innerBlock = inner === 1 ? i32(0) : binary("rem", gid, i32(inner));
-    const outerBlock = outer === 1 ? i32(0) : binary("rem", binary("div", gid, i32(inner)), i32(outer));
+    const innerBlock = inner === 1 ? i32(0) : binary("rem", at, i32(inner));
+    const outerBlock = outer === 1 ? i32(0) : binary("rem", binary("div", at, i32(inner)), i32(outer));
     const [kBlock, nBlock] = packed ? [innerBlock, outerBlock] : [outerBlock, innerBlock];
     const first = binary("add", grp, asI32(groupOffset!.at([], ctx)));
+    const group = rest === 1 ? at : binary("div", at, i32(rest));
+    // The padding invocations of a spread order take the last group's coordinates and contract no row.
+    const end = starts!.at([plus(first, 1)], ctx);
     return [
-      { k: "let", name: name("grp"), value: rest === 1 ? gid : binary("div", gid, i32(rest)) },
+      ...(order?.stmts ?? []),
+      { k: "let", name: name("grp"), value: order ? binary("min", group, i32(g - 1)) : group },
       { k: "let", name: name("nb"), value: nBlock },
       { k: "let", name: name("a0"), value: times(kBlock, tm) },
       { k: "let", name: name("n0"), value: times(nb, tn) },
@@ -309,7 +351,7 @@ export function groupedTgmm(
       ...Array.from({ length: tn }, (_, j): Stmt => ({ k: "let", name: name(`cb${j}`), value: colOf(j) })),
       ...Array.from({ length: tm }, (_, i) => Array.from({ length: tn }, (_, j): Stmt => ({ k: "declare", name: accumulatorName(key, i, j), init: c(0, outType) }))).flat(),
       { k: "let", name: name("lo"), value: starts!.at([first], ctx) },
-      { k: "let", name: name("hi"), value: starts!.at([plus(first, 1)], ctx) },
+      { k: "let", name: name("hi"), value: order?.valid ? select(order.valid, end, v(name("lo"), "i32")) : end },
       { k: "for", name: name("r"), start: v(name("lo"), "i32"), end: v(name("hi"), "i32"), body: [{ k: "rank1", acc: key, rows, cols }], trips: m },
     ];
   };
