@@ -60,10 +60,16 @@ async function requestAdapter(): Promise<{ gpu: GPU; adapter: GPUAdapter } | nul
   return adapter ? { gpu: gles, adapter } : null;
 }
 
-/** A kernel's pipeline for one way of binding its buffers, and the uniform with its size and shape parameters. */
+/**
+ * A kernel's pipeline for one way of binding its buffers, its bind group layout, the uniform with its size and
+ * shape parameters, and the invocations it dispatches (kept: each costs a native call or a walk of the kernel,
+ * together a tenth of a small cached call).
+ */
 interface KernelPipeline {
   readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
   readonly uniform: GPUBuffer;
+  readonly invocations: number;
 }
 
 /**
@@ -189,7 +195,8 @@ export class WebGpuDevice {
     let entry = pipelines.get(key);
     if (!entry) {
       const { code, uniform } = renderWgsl(kernel, split);
-      pipelines.set(key, (entry = { pipeline: this.#pipeline(code), uniform: this.#uniform(uniform) }));
+      const pipeline = this.#pipeline(code);
+      pipelines.set(key, (entry = { pipeline, layout: pipeline.getBindGroupLayout(0), uniform: this.#uniform(uniform), invocations: wgslInvocations(kernel, split) }));
     }
     return entry;
   }
@@ -247,15 +254,12 @@ export class WebGpuDevice {
     for (const { kernel, buffers } of steps) {
       if (kernel.grid === 0) continue;
       const { split, entries } = this.#bindings(buffers);
-      const { pipeline, uniform } = this.#kernelPipeline(kernel, split);
-      const bindGroup = this.device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [...entries, { binding: entries.length, resource: { buffer: uniform } }],
-      });
+      const { pipeline, layout, uniform, invocations } = this.#kernelPipeline(kernel, split);
+      const bindGroup = this.device.createBindGroup({ layout, entries: [...entries, { binding: entries.length, resource: { buffer: uniform } }] });
       const pass = encoder.beginComputePass();
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      const [x, y] = dispatchSize(wgslInvocations(kernel, split), kernel.workgroupSize);
+      const [x, y] = dispatchSize(invocations, kernel.workgroupSize);
       pass.dispatchWorkgroups(x, y);
       pass.end();
       this.#dispatches++;
