@@ -45,6 +45,8 @@ export async function compareRows(device: "cpu" | "webgpu", theirs: "wasm" | "we
     const ms = await median(() => read(ours(a, b)), { runs: n >= 1024 ? 3 : 5 });
     const jms = await median(() => jread(them(ja.ref, jb.ref)), { runs: n >= 1024 ? 3 : 5 });
     rows.push({ name: `${label}: matmul ${n}³ f32`, medianMs: ms, rate: { amount: 2 * n ** 3, unit: "GFLOP/s" }, comparison: { name: comparison, medianMs: jms } });
+    // jax-js arrays are freed only by dispose.
+    for (const x of [a, b, ja, jb, them]) x.dispose();
   }
 
   const hostX = randomArray(next, [chainSize]);

@@ -32,8 +32,11 @@ export function groupSplit(m: number, g: number, skewed: boolean): number[] {
 const read = async (x: A): Promise<void> => void (await x.data());
 const toJ = (x: A, device: jjs.Device): J => jjs.numpy.array(x.dataSync() as Float32Array, { shape: [...x.shape], device });
 
-/** Rows for our `device` (its grouped backend) beside jax-js's `theirs`, with m rows. */
-export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu", m: number, { runs = 3 } = {}): Promise<Row[]> {
+/**
+ * Rows for our `device` (its grouped backend) beside jax-js's `theirs`, with m rows; with `denseOnly`, only gmm
+ * beside the dense product (for sizes at which the other comparisons take minutes on a software adapter).
+ */
+export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu", m: number, { runs = 3, denseOnly = false } = {}): Promise<Row[]> {
   const rows: Row[] = [];
   const next = rng(11);
   const backend = device === "cpu" ? "cpu" : "wgsl";
@@ -46,12 +49,11 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
   const denseMs = await median(() => read(denseProduct(lhs, dense)), timed);
   const lhsT = devicePut(np.transpose(hostLhs, [1, 0]), device);
   const grads = devicePut(randomArray(next, [m, N]), device);
-  const denseTMs = await median(() => read(denseProduct(lhsT, grads)), timed);
+  const denseTMs = denseOnly ? 0 : await median(() => read(denseProduct(lhsT, grads)), timed);
   for (const g of [8, 64]) {
     const hostRhs = randomArray(next, [g, K, N]);
     const rhs = devicePut(hostRhs, device);
-    const jrhs = toJ(hostRhs, theirs);
-    const jlhs = toJ(hostLhs, theirs);
+    const [jrhs, jlhs] = denseOnly ? [] : [toJ(hostRhs, theirs), toJ(hostLhs, theirs)];
     for (const skewed of [false, true]) {
       const split = groupSplit(m, g, skewed);
       const sizes = devicePut(np.array(split, { dtype: "int32" }), device);
@@ -60,6 +62,7 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
       const ms = await median(() => read(ours(lhs, rhs, sizes)), timed);
       const rate = { amount: flops, unit: "GFLOP/s" as const };
       rows.push({ name: `${label} vs dense`, medianMs: ms, rate, comparison: { name: `dense dot_general ${m}×${K}×${N}`, medianMs: denseMs } });
+      if (denseOnly) continue;
       const weightGrad = jit((x: A, y: A, s: A) => tgmm(x, y, s, { backend, numActualGroups: g }), { device });
       const tms = await median(() => read(weightGrad(lhsT, grads, sizes)), timed);
       rows.push({ name: label.replace("gmm", "tgmm") + " vs dense", medianMs: tms, rate, comparison: { name: `dense dot_general ${K}×${m}×${N}`, medianMs: denseTMs } });
@@ -74,9 +77,13 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
         const experts = jjs.numpy.unstack(w, 0);
         return jjs.numpy.concatenate(parts.map((p, j) => jjs.numpy.matmul(p, experts[j]!)), 0);
       });
-      const jms = await median(async () => void (await perGroup(jlhs.ref, jrhs.ref).data()), timed);
+      const jms = await median(async () => void (await perGroup(jlhs!.ref, jrhs!.ref).data()), timed);
       rows.push({ name: `${label} vs jax-js`, medianMs: ms, rate, comparison: { name: `jax-js ${theirs}: ${g} per-group matmuls`, medianMs: jms } });
+      perGroup.dispose();
     }
+    // Large operands go as soon as they are done with (jax-js arrays are freed only by dispose).
+    for (const x of [rhs, jrhs, jlhs]) x?.dispose();
   }
+  for (const x of [lhs, dense, lhsT, grads]) x.dispose();
   return rows;
 }

@@ -48,6 +48,10 @@ if (!quantOnly && !vmapOnly) {
   if (webgpu) {
     console.log(`\ngmm on WebGPU (${ours}): wgsl backend, m = ${gmmM.webgpu} (the software adapter runs 4096 rows for minutes), beside dense, ragged-dot and jax-js webgpu`);
     printTable(await gmmRows("webgpu", "webgpu", gmmM.webgpu));
+    if (!small) {
+      console.log(`\ngmm on WebGPU at the MoE shape's m = 4096, beside dense only (the other comparisons take minutes there)`);
+      printTable(await gmmRows("webgpu", "webgpu", 4096, { denseOnly: true }));
+    }
   }
 }
 for (const device of vmapOnly ? [] : (["cpu", ...(ours ? ["webgpu" as const] : [])] as const)) {

@@ -177,7 +177,29 @@ export class WebGpuDevice {
     if (free) free.push(b.buffer);
     else pool.set(size, [b.buffer]);
     this.#pooledBytes += size;
+    if (!this.#encoder) this.#trim();
   }
+
+  /**
+   * Destroys free buffers, the largest first, while the pool holds more than `poolLimit` bytes (without a limit a
+   * process working on ever new shapes kept every buffer it had used). Only buffers no open batch can still use
+   * are pooled in `#free`: submitted work that used one completes before the memory goes.
+   */
+  #trim(): void {
+    if (this.#pooledBytes <= this.poolLimit) return;
+    for (const size of [...this.#free.keys()].sort((a, b) => b - a)) {
+      const free = this.#free.get(size)!;
+      while (free.length > 0 && this.#pooledBytes > this.poolLimit) {
+        free.pop()!.destroy();
+        this.#pooledBytes -= size;
+      }
+      if (free.length === 0) this.#free.delete(size);
+      if (this.#pooledBytes <= this.poolLimit) return;
+    }
+  }
+
+  /** The most bytes free buffers may hold in the pool; more are destroyed as they are released. */
+  poolLimit = 512 * 1024 * 1024;
 
   /** Bytes held by free buffers in the pool. */
   get pooledBytes(): number {
@@ -303,6 +325,7 @@ export class WebGpuDevice {
       else this.#free.set(size, buffers);
     }
     this.#batchFree.clear();
+    this.#trim();
   }
 
   /** Records every kernel into one command buffer and submits it. */

@@ -226,6 +226,27 @@ describe.runIf(gpu)("arrays on the webgpu device", () => {
     for (let i = 0; i < 3; i++) await cycle();
     expect(gpu!.pooledBytes).toBe(pooled);
   });
+
+  it("keeps at most poolLimit bytes of free buffers (the largest destroyed first), and computes on", async () => {
+    const saved = gpu!.poolLimit;
+    gpu!.poolLimit = 64 * 1024;
+    try {
+      const f = jit((v: A) => np.tanh(v).mul(2), { device: "webgpu" });
+      for (const n of [1 << 10, 1 << 16, 1 << 12, 1 << 15, 1 << 10]) {
+        const host = randomArray(next, [n]);
+        const x = devicePut(host, "webgpu");
+        const y = f(x) as A;
+        expectClose(await y.data(), np.tanh(host).mul(2).dataSync(), 1e-5, 1e-6);
+        x.dispose();
+        y.dispose();
+        // Small buffers stay pooled; a 256 KiB or 128 KiB one does not fit and is destroyed.
+        expect(gpu!.pooledBytes).toBeGreaterThan(0);
+        expect(gpu!.pooledBytes).toBeLessThanOrEqual(64 * 1024);
+      }
+    } finally {
+      gpu!.poolLimit = saved;
+    }
+  });
 });
 
 describe("devicePut and deviceGet", () => {
