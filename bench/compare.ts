@@ -8,7 +8,7 @@
 import * as jjs from "@jax-js/jax";
 import { type Array as JaxArray, devicePut, jit, nn, numpy as np, valueAndGrad } from "../src/index.js";
 import { randomArray, rng } from "../tests/util/random.js";
-import { type Row, median } from "./harness.js";
+import { type Row, median, readAndFree } from "./harness.js";
 
 type A = JaxArray;
 type J = jjs.Array;
@@ -20,9 +20,6 @@ const mlpLoss = (w1: A, w2: A, x: A, y: A) => np.mean(np.sum(nn.logSoftmax(np.ma
 const jmlpLoss = (w1: J, w2: J, x: J, y: J) =>
   jjs.numpy.mean(jjs.numpy.sum(jjs.nn.logSoftmax(jjs.numpy.matmul(jjs.nn.relu(jjs.numpy.matmul(x, w1)), w2), -1).mul(y), 1).neg());
 
-const read = async (outs: unknown): Promise<void> => {
-  for (const x of [outs].flat(3) as A[]) await x.data();
-};
 const jread = async (outs: unknown): Promise<void> => {
   for (const x of [outs].flat(3) as J[]) await x.data();
 };
@@ -42,7 +39,7 @@ export async function compareRows(device: "cpu" | "webgpu", theirs: "wasm" | "we
     const ours = jit((x: A, y: A) => np.matmul(x, y), { device });
     const them = jjs.jit((x: J, y: J) => jjs.numpy.matmul(x, y));
     const [ja, jb] = [toJ(ha, theirs), toJ(hb, theirs)];
-    const ms = await median(() => read(ours(a, b)), { runs: n >= 1024 ? 3 : 5 });
+    const ms = await median(() => readAndFree(ours(a, b)), { runs: n >= 1024 ? 3 : 5 });
     const jms = await median(() => jread(them(ja.ref, jb.ref)), { runs: n >= 1024 ? 3 : 5 });
     rows.push({ name: `${label}: matmul ${n}³ f32`, medianMs: ms, rate: { amount: 2 * n ** 3, unit: "GFLOP/s" }, comparison: { name: comparison, medianMs: jms } });
     // jax-js arrays are freed only by dispose.
@@ -54,7 +51,7 @@ export async function compareRows(device: "cpu" | "webgpu", theirs: "wasm" | "we
   const x = devicePut(hostX, device);
   const ours = jit(chain, { device });
   const them = jjs.jit(jchain);
-  const ms = await median(() => read(ours(x)));
+  const ms = await median(() => readAndFree(ours(x)));
   const jms = await median(() => jread(them(jx.ref)));
   rows.push({ name: `${label}: 8-op chain ${chainSize / (1 << 20)}M f32`, medianMs: ms, rate: { amount: 8 * chainSize, unit: "GB/s" }, comparison: { name: comparison, medianMs: jms } });
 
@@ -63,7 +60,7 @@ export async function compareRows(device: "cpu" | "webgpu", theirs: "wasm" | "we
   const tiny = devicePut(hostTiny, device);
   const oursTiny = jit((v: A) => v.add(1), { device });
   const themTiny = jjs.jit((v: J) => v.add(1));
-  const tms = await median(() => read(oursTiny(tiny)), { warmup: 20, runs: 201 });
+  const tms = await median(() => readAndFree(oursTiny(tiny)), { warmup: 20, runs: 201 });
   const jtms = await median(() => jread(themTiny(jtiny.ref)), { warmup: 20, runs: 201 });
   rows.push({ name: `${label}: cached jit call of x+1`, medianMs: tms, unit: "µs", comparison: { name: comparison, medianMs: jtms } });
 
@@ -74,7 +71,7 @@ export async function compareRows(device: "cpu" | "webgpu", theirs: "wasm" | "we
   const jstep = jjs.jit(jjs.valueAndGrad((w: [J, J], xx: J, yy: J) => jmlpLoss(w[0], w[1], xx, yy)));
   const [jw1, jw2, jb, jl] = [toJ(params[0]!, theirs), toJ(params[1]!, theirs), toJ(batch, theirs), toJ(labels, theirs)];
   const [dw1, dw2, dbatch, dlabels] = devicePut([params[0]!, params[1]!, batch, labels], device);
-  const sms = await median(() => read(step(dw1, dw2, dbatch, dlabels)));
+  const sms = await median(() => readAndFree(step(dw1, dw2, dbatch, dlabels)));
   const jsms = await median(() => jread(jstep([jw1.ref, jw2.ref], jb.ref, jl.ref)));
   rows.push({ name: `${label}: MLP value-and-grad step`, medianMs: sms, comparison: { name: comparison, medianMs: jsms } });
   return rows;

@@ -11,7 +11,7 @@
 import * as jjs from "@jax-js/jax";
 import { type Array as JaxArray, devicePut, gmm, jit, numpy as np, tgmm } from "../src/index.js";
 import { randomArray, rng } from "../tests/util/random.js";
-import { type Row, median } from "./harness.js";
+import { type Row, median, readAndFree } from "./harness.js";
 
 type A = JaxArray;
 type J = jjs.Array;
@@ -29,7 +29,6 @@ export function groupSplit(m: number, g: number, skewed: boolean): number[] {
   return sizes;
 }
 
-const read = async (x: A): Promise<void> => void (await x.data());
 const toJ = (x: A, device: jjs.Device): J => jjs.numpy.array(x.dataSync() as Float32Array, { shape: [...x.shape], device });
 
 /**
@@ -46,10 +45,10 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
   const lhs = devicePut(hostLhs, device);
   const dense = devicePut(randomArray(next, [K, N]), device);
   const denseProduct = jit((x: A, w: A) => np.matmul(x, w), { device });
-  const denseMs = await median(() => read(denseProduct(lhs, dense)), timed);
+  const denseMs = await median(() => readAndFree(denseProduct(lhs, dense)), timed);
   const lhsT = devicePut(np.transpose(hostLhs, [1, 0]), device);
   const grads = devicePut(randomArray(next, [m, N]), device);
-  const denseTMs = denseOnly ? 0 : await median(() => read(denseProduct(lhsT, grads)), timed);
+  const denseTMs = denseOnly ? 0 : await median(() => readAndFree(denseProduct(lhsT, grads)), timed);
   for (const g of [8, 64]) {
     const hostRhs = randomArray(next, [g, K, N]);
     const rhs = devicePut(hostRhs, device);
@@ -59,16 +58,16 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
       const sizes = devicePut(np.array(split, { dtype: "int32" }), device);
       const label = `${device}: gmm ${m}×${K}×${N} g=${g} ${skewed ? "skewed" : "balanced"} (${backend} backend)`;
       const ours = jit((x: A, w: A, s: A) => gmm(x, w, s, { backend }), { device });
-      const ms = await median(() => read(ours(lhs, rhs, sizes)), timed);
+      const ms = await median(() => readAndFree(ours(lhs, rhs, sizes)), timed);
       const rate = { amount: flops, unit: "GFLOP/s" as const };
       rows.push({ name: `${label} vs dense`, medianMs: ms, rate, comparison: { name: `dense dot_general ${m}×${K}×${N}`, medianMs: denseMs } });
       if (denseOnly) continue;
       const weightGrad = jit((x: A, y: A, s: A) => tgmm(x, y, s, { backend, numActualGroups: g }), { device });
-      const tms = await median(() => read(weightGrad(lhsT, grads, sizes)), timed);
+      const tms = await median(() => readAndFree(weightGrad(lhsT, grads, sizes)), timed);
       rows.push({ name: label.replace("gmm", "tgmm") + " vs dense", medianMs: tms, rate, comparison: { name: `dense dot_general ${K}×${m}×${N}`, medianMs: denseTMs } });
       if (g === 8) {
         const ragged = jit((x: A, w: A, s: A) => gmm(x, w, s, { backend: "ragged-dot" }), { device });
-        const rms = await median(() => read(ragged(lhs, rhs, sizes)), { warmup: 1, runs: 1 });
+        const rms = await median(() => readAndFree(ragged(lhs, rhs, sizes)), { warmup: 1, runs: 1 });
         rows.push({ name: `${label} vs ragged-dot`, medianMs: ms, rate, comparison: { name: "ragged-dot backend", medianMs: rms } });
       }
       const cuts = split.slice(0, -1).map((_, j) => split.slice(0, j + 1).reduce((a, b) => a + b, 0));

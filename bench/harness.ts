@@ -1,4 +1,17 @@
 /** Benchmark harness: median of several timed runs after warm-up, and a table with ratios against a comparison run. */
+import type { Array as JaxArray } from "../src/index.js";
+
+/**
+ * Reads results (arrays, or nested lists of them) to the host and frees them: jax-js's `data()` frees its arrays
+ * (they move), so both sides give their result buffers back for the next run instead of one side waiting for
+ * the garbage collector.
+ */
+export async function readAndFree(outs: unknown): Promise<void> {
+  for (const x of [outs].flat(3) as JaxArray[]) {
+    await x.data();
+    x.dispose();
+  }
+}
 
 export interface Row {
   name: string;

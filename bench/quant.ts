@@ -9,7 +9,7 @@
 import { type Array as JaxArray, devicePut, dtypeInfo, getGmmBackend, gmm, jit, makeJaxpr, numpy as np, quant, vjp } from "../src/index.js";
 import { randomArray, rng } from "../tests/util/random.js";
 import { groupSplit } from "./gmm.js";
-import { type Row, median } from "./harness.js";
+import { type Row, median, readAndFree } from "./harness.js";
 
 type A = JaxArray;
 
@@ -20,7 +20,6 @@ const MODES = [
   { name: "block 128", blockSize: 128 },
 ] as const;
 
-const read = async (x: A): Promise<void> => void (await x.data());
 
 /** Bytes of the arrays a pullback closes over: what the backward pass keeps (the forward run jitted on the cpu device). */
 function residualBytes(f: (l: A, r: A) => A, lhs: A, rhs: A, dout: A): number {
@@ -38,7 +37,7 @@ export async function quantRows(device: "cpu" | "webgpu", m: number, { runs = 3,
   const sizes = np.array(groupSplit(m, G, false), { dtype: "int32" });
   const [lhs, rhs, groupSizes] = [devicePut(hostLhs, device), devicePut(hostRhs, device), devicePut(sizes, device)];
   const plain = jit((x: A, w: A, s: A) => gmm(x, w, s, { backend: name }), { device });
-  const f32Ms = await median(() => read(plain(lhs, rhs, groupSizes)), timed);
+  const f32Ms = await median(() => readAndFree(plain(lhs, rhs, groupSizes)), timed);
   const f32 = { name: `float32 gmm (${name} backend)`, medianMs: f32Ms };
   const rate = { amount: 2 * m * K * N, unit: "GFLOP/s" as const };
   const rows: Row[] = [];
@@ -52,10 +51,10 @@ export async function quantRows(device: "cpu" | "webgpu", m: number, { runs = 3,
       const weightAxes = blockSize ? { channelwiseAxes: [0, 2], tiledAxes: { 1: blockSize } } : { channelwiseAxes: [2] };
       const weights = jit((w: A) => quant.quantize(w, { qtype, ...weightAxes }), { device })(rhs);
       const inference = jit((x: A, w: quant.QArray, s: A) => gmm(x, w, s, { backend: quantized }), { device });
-      const ms = await median(() => read(inference(lhs, weights, groupSizes)), timed);
+      const ms = await median(() => readAndFree(inference(lhs, weights, groupSizes)), timed);
       rows.push({ name: `${label}, weights quantized beforehand`, medianMs: ms, rate, comparison: f32 });
       const training = jit((x: A, w: A, s: A) => gmm(x, w, s, { backend: quantized }), { device });
-      const tms = await median(() => read(training(lhs, rhs, groupSizes)), timed);
+      const tms = await median(() => readAndFree(training(lhs, rhs, groupSizes)), timed);
       rows.push({ name: `${label}, both quantized per call`, medianMs: tms, rate, comparison: f32 });
       for (const bwdQtype of measure ? [undefined, qtype] : []) {
         const rule = { actQtype: qtype, weightQtype: qtype, bwdQtype, blockSize };

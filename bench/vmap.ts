@@ -8,10 +8,9 @@ import * as jjs from "@jax-js/jax";
 import { type Array as A, devicePut, getGmmBackend, gmm, grad, jit, nn, numpy as np, vmap } from "../src/index.js";
 import { randomArray, rng } from "../tests/util/random.js";
 import { groupSplit } from "./gmm.js";
-import { type Row, median } from "./harness.js";
+import { type Row, median, readAndFree } from "./harness.js";
 
 type J = jjs.Array;
-const read = async (x: A | A[]): Promise<void> => void (await Promise.all((Array.isArray(x) ? x : [x]).map((a) => a.data())));
 const jread = async (x: J | J[]): Promise<void> => void (await Promise.all((Array.isArray(x) ? x : [x]).map((a) => a.data())));
 const toJ = (x: A, device: jjs.Device): J => jjs.numpy.array(x.dataSync() as Float32Array, { shape: [...x.shape], device });
 
@@ -27,7 +26,7 @@ export async function vmapRows(device: "cpu" | "webgpu", theirs: jjs.Device, m: 
   const labels = nn.oneHot(np.array(Array.from({ length: examples }, (_, i) => i % 10), { dtype: "int32" }), 10);
   const [dw1, dw2, dx, dy] = devicePut([w1, w2, data, labels], device);
   const perExample = jit(vmap(grad(exampleLoss, { argnums: [0, 1] }), { inAxes: [null, null, 0, 0] }), { device });
-  const ms = await median(() => read(perExample(dw1, dw2, dx, dy) as A[]));
+  const ms = await median(() => readAndFree(perExample(dw1, dw2, dx, dy) as A[]));
   const label = `${device}: per-example MLP gradients, ${examples} examples`;
   const [jw1, jw2, jx, jy] = [toJ(w1, theirs), toJ(w2, theirs), toJ(data, theirs), toJ(labels, theirs)];
   const jperExample = jjs.jit(jjs.vmap(jjs.grad(jexampleLoss), [null, 0, 0]));
@@ -36,7 +35,7 @@ export async function vmapRows(device: "cpu" | "webgpu", theirs: jjs.Device, m: 
   const single = jit(grad(exampleLoss, { argnums: [0, 1] }), { device });
   const xs = Array.from({ length: examples }, (_, i) => devicePut(data.at(i), device));
   const ys = Array.from({ length: examples }, (_, i) => devicePut(labels.at(i), device));
-  const loopMs = await median(() => read(xs.flatMap((x, i) => single(dw1, dw2, x, ys[i]!) as A[])), { warmup: 1, runs: 3 });
+  const loopMs = await median(() => readAndFree(xs.flatMap((x, i) => single(dw1, dw2, x, ys[i]!) as A[])), { warmup: 1, runs: 3 });
   rows.push({ name: `${label}: jit(vmap(grad))`, medianMs: ms, comparison: { name: `a loop of ${examples} jit(grad) calls`, medianMs: loopMs } });
 
   const [B, K, N, G] = [8, 512, 1024, 8];
@@ -47,14 +46,14 @@ export async function vmapRows(device: "cpu" | "webgpu", theirs: jjs.Device, m: 
   const dsizes = devicePut(sizes, device);
   const rate = { amount: 2 * B * m * K * N, unit: "GFLOP/s" as const };
   const batched = jit(vmap((x: A, s: A, w: A) => gmm(x, w, s, { backend }), { inAxes: [0, 0, null] }), { device });
-  const bms = await median(() => read(batched(lhs, dsizes, rhs)), { warmup: 1, runs: 3 });
+  const bms = await median(() => readAndFree(batched(lhs, dsizes, rhs)), { warmup: 1, runs: 3 });
   const glabel = `${device}: vmap(gmm) ${B} examples × ${m}×${K}×${N} g=${G}, per-example group sizes (${backend.name} backend)`;
   const whole = jit((x: A, s: A, w: A) => gmm(np.reshape(x, [B * m, K]), w, np.sum(s, { axis: 0 }), { backend }), { device });
-  const wms = await median(() => read(whole(lhs, dsizes, rhs)), { warmup: 1, runs: 3 });
+  const wms = await median(() => readAndFree(whole(lhs, dsizes, rhs)), { warmup: 1, runs: 3 });
   rows.push({ name: glabel, medianMs: bms, rate, comparison: { name: `one gmm over all ${B * m} rows`, medianMs: wms } });
   const one = jit((x: A, s: A, w: A) => gmm(x, w, s, { backend }), { device });
   const parts = Array.from({ length: B }, (_, b) => [devicePut(lhs.at(b), device), devicePut(sizes.at(b), device)] as const);
-  const lms = await median(() => read(parts.map(([x, s]) => one(x, s, rhs))), { warmup: 1, runs: 3 });
+  const lms = await median(() => readAndFree(parts.map(([x, s]) => one(x, s, rhs))), { warmup: 1, runs: 3 });
   rows.push({ name: glabel, medianMs: bms, rate, comparison: { name: `a loop of ${B} gmm calls`, medianMs: lms } });
   return rows;
 }
