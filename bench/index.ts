@@ -5,6 +5,7 @@
  * batch mode (vmap.ts). Medians after warm-up; the machines are shared and
  * noisy, so the ratios are what to compare.
  */
+import { spawnSync } from "node:child_process";
 import * as jjs from "@jax-js/jax";
 import { closeWebGpu, initWebGpu, setDefaultDevice } from "../src/index.js";
 import { compareRows } from "./compare.js";
@@ -25,6 +26,26 @@ const quantOnly = process.argv.includes("--quant");
 const gmmOnly = quantOnly || vmapOnly || process.argv.includes("--gmm");
 const gmmM = small ? { cpu: 512, webgpu: 256 } : { cpu: 4096, webgpu: 1024 };
 
+/**
+ * Each section runs in a process of its own (this script again, with `--section`), so that one section's
+ * memory (a full run in one process grew past 24 GB in the quantized rows after the gmm ones, each of which
+ * alone stays under 2 GB) cannot reach the next; the rows of a section, and their ratios, share a process.
+ */
+const sectionArg = process.argv.indexOf("--section");
+if (sectionArg < 0) {
+  const sections = vmapOnly ? ["vmap"] : quantOnly ? ["quant"] : gmmOnly ? ["gmm", "quant"] : ["compare", "gmm", "quant", "vmap"];
+  let failed = false;
+  for (const section of sections) {
+    const run = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), "--section", section], { stdio: "inherit" });
+    if (run.status !== 0) {
+      console.error(`bench section ${section} failed (${run.signal ?? `exit code ${run.status}`})`);
+      failed = true;
+    }
+  }
+  process.exit(failed ? 1 : 0);
+}
+const section = process.argv[sectionArg + 1];
+
 await shareWebGpuWithJaxJs();
 const theirs = await jjs.init("wasm", "webgpu");
 const ours = await initWebGpu();
@@ -32,7 +53,7 @@ const ours = await initWebGpu();
 setDefaultDevice("cpu");
 
 const webgpu = ours && theirs.includes("webgpu");
-if (!gmmOnly) {
+if (section === "compare") {
   console.log("CPU: wgjax cpu device vs jax-js wasm");
   printTable(await compareRows("cpu", "wasm", options));
   if (webgpu) {
@@ -42,7 +63,7 @@ if (!gmmOnly) {
     console.log(`\nWebGPU rows not run: ${ours ? "jax-js found no WebGPU backend" : "no WebGPU adapter on this machine"}`);
   }
 }
-if (!quantOnly && !vmapOnly) {
+if (section === "gmm") {
   console.log(`\ngmm, MoE-like shapes: cpu backend on the cpu device (m = ${gmmM.cpu}), beside dense, ragged-dot and jax-js wasm`);
   printTable(await gmmRows("cpu", "wasm", gmmM.cpu));
   if (webgpu) {
@@ -54,14 +75,14 @@ if (!quantOnly && !vmapOnly) {
     }
   }
 }
-for (const device of vmapOnly ? [] : (["cpu", ...(ours ? ["webgpu" as const] : [])] as const)) {
+for (const device of section === "quant" ? (["cpu", ...(ours ? ["webgpu" as const] : [])] as const) : []) {
   console.log(`\nquantized gmm (quant.quantized around the ${device === "cpu" ? "cpu" : "wgsl"} backend) against float32 gmm on the same backend, m = ${gmmM[device]}`);
   const { rows, residuals } = await quantRows(device, gmmM[device], { residuals: device === "cpu" });
   printTable(rows);
   if (residuals.length > 0) console.log(`bytes the backward pass keeps (the residuals a vjp's pullback closes over), m = ${gmmM[device]}:\n  ${residuals.join("\n  ")}`);
 }
 const vmapM = small ? { cpu: 128, webgpu: 64 } : { cpu: 512, webgpu: 128 };
-if (!gmmOnly || vmapOnly) {
+if (section === "vmap") {
   console.log(`\nvmap on the cpu device (jax-js wasm beside it)`);
   printTable(await vmapRows("cpu", "wasm", vmapM.cpu));
   if (webgpu) {
