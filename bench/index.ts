@@ -27,9 +27,9 @@ const gmmOnly = quantOnly || vmapOnly || process.argv.includes("--gmm");
 const gmmM = small ? { cpu: 512, webgpu: 256 } : { cpu: 4096, webgpu: 1024 };
 
 /**
- * Each section runs in a process of its own (this script again, with `--section`), so that one section's
- * memory (a full run in one process grew past 24 GB in the quantized rows after the gmm ones, each of which
- * alone stays under 2 GB) cannot reach the next; the rows of a section, and their ratios, share a process.
+ * Each section runs in a process of its own (this script again, with `--section`): the CPU device's wasm heap only
+ * grows, and the GPU pool keeps buffers, so one section's sizes would otherwise weigh on the next. The rows of a
+ * section, and their ratios, share a process.
  */
 const sectionArg = process.argv.indexOf("--section");
 if (sectionArg < 0) {

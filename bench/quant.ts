@@ -20,7 +20,6 @@ const MODES = [
   { name: "block 128", blockSize: 128 },
 ] as const;
 
-
 /** Bytes of the arrays a pullback closes over: what the backward pass keeps (the forward run jitted on the cpu device). */
 function residualBytes(f: (l: A, r: A) => A, lhs: A, rhs: A, dout: A): number {
   const [, pullback] = vjp(jit(f, { device: "cpu" }), lhs, rhs) as [A, (ct: A) => A[]];

@@ -223,7 +223,10 @@ export class HostBuffer implements Buffer {
   release(): void {}
 }
 
-// The safety net for arrays dropped without dispose(): release their buffer when they are collected.
+// The safety net for arrays dropped without dispose(): release their buffer when they are collected. Host buffers
+// are left out: they own nothing the collector does not free, and the registry would hold their data (its held
+// value) until its callback ran, a task after a collection; synchronous eager work kept every intermediate alive
+// that long (an eager quantize of 16 MB held 730 MB).
 const finalizer = new FinalizationRegistry<Buffer>((buffer) => buffer.release());
 
 /** A concrete array: an abstract value plus a buffer. Immutable. */
@@ -235,7 +238,7 @@ export class ArrayImpl extends Array {
     super();
     this.#aval = aval;
     this.#buffer = buffer;
-    finalizer.register(this, buffer, this);
+    if (!(buffer instanceof HostBuffer)) finalizer.register(this, buffer, this);
   }
 
   get aval(): ShapedArray {
