@@ -186,15 +186,14 @@ export class WebGpuDevice {
    * are pooled in `#free`: submitted work that used one completes before the memory goes.
    */
   #trim(): void {
-    if (this.#pooledBytes <= this.poolLimit) return;
     for (const size of [...this.#free.keys()].sort((a, b) => b - a)) {
+      if (this.#pooledBytes <= this.poolLimit) return;
       const free = this.#free.get(size)!;
       while (free.length > 0 && this.#pooledBytes > this.poolLimit) {
         free.pop()!.destroy();
         this.#pooledBytes -= size;
       }
       if (free.length === 0) this.#free.delete(size);
-      if (this.#pooledBytes <= this.poolLimit) return;
     }
   }
 
