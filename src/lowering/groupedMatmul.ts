@@ -114,7 +114,8 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
 
   const compute = (ctx: KernelContext): Stmt[] => {
     const rows = Array.from({ length: tm }, (_, i) => v(name(`row${i}`), "i32"));
-    const cols = Array.from({ length: tn }, (_, j) => v(name(`col${j}`), "i32"));
+    // Columns are n0 + j where no edge clamps them, which the wasm renderer reads as one vector of four.
+    const cols = Array.from({ length: tn }, (_, j) => (n % tn === 0 ? plus(n0, j) : v(name(`col${j}`), "i32")));
     const colAt = (group: Expr, j: number): Expr => (packed ? packed.at([group, nb, kk, i32(j)], ctx) : rhsAt(group, cols[j]!, kk, ctx));
     const tileEnd = v(name("tileEnd"), "i32");
     /** The products of rows `at` (row indices) with the group's columns, into accumulators `acc`. */
@@ -192,7 +193,7 @@ export function groupedGmm([lhs, rhs, groupSizes, groupOffset, existingOut]: Val
       { k: "let", name: name("tileEnd"), value: min(plus(r0, tm), m) },
       { k: "let", name: name("off"), value: asI32(groupOffset!.at([], ctx)) },
       ...rows.map((_, i): Stmt => ({ k: "let", name: name(`row${i}`), value: m % tm === 0 ? plus(r0, i) : min(plus(r0, i), m - 1) })),
-      ...cols.map((_, j): Stmt => ({ k: "let", name: name(`col${j}`), value: n % tn === 0 ? plus(n0, j) : min(plus(n0, j), n - 1) })),
+      ...(n % tn === 0 ? [] : cols.map((_, j): Stmt => ({ k: "let", name: name(`col${j}`), value: min(plus(n0, j), n - 1) }))),
       ...[[key, tm] as const, ...partRows.map((r) => [subName(r), r] as const)].flatMap(([acc, r]) =>
         Array.from({ length: r }, (_, i) => cols.map((_, j): Stmt => ({ k: "declare", name: accumulatorName(acc, i, j), init: zero }))).flat(),
       ),
@@ -331,7 +332,7 @@ export function groupedTgmm(
   const compute = (ctx: KernelContext): Stmt[] => {
     const rest = kBlocks * nBlocks;
     const rows = Array.from({ length: tm }, (_, i) => cast(lhs!.at([v(name(`ra${i}`), "i32"), r], ctx), outType));
-    const cols = Array.from({ length: tn }, (_, j) => (packed ? packed.at([i32(0), nb, r, i32(j)], ctx) : rhsAt(v(name(`cb${j}`), "i32"), r, ctx)));
+    const cols = Array.from({ length: tn }, (_, j) => (packed ? packed.at([i32(0), nb, r, i32(j)], ctx) : rhsAt(n % tn === 0 ? colOf(j) : v(name(`cb${j}`), "i32"), r, ctx)));
     // With a packed rhs, k blocks step fastest (one packed column block read by consecutive invocations).
     const [inner, outer] = packed ? [kBlocks, nBlocks] : [nBlocks, kBlocks];
     const innerBlock = inner === 1 ? i32(0) : binary("rem", at, i32(inner));
@@ -348,7 +349,7 @@ export function groupedTgmm(
       { k: "let", name: name("a0"), value: times(kBlock, tm) },
       { k: "let", name: name("n0"), value: times(nb, tn) },
       ...Array.from({ length: tm }, (_, i): Stmt => ({ k: "let", name: name(`ra${i}`), value: rowOf(i) })),
-      ...Array.from({ length: tn }, (_, j): Stmt => ({ k: "let", name: name(`cb${j}`), value: colOf(j) })),
+      ...(n % tn === 0 ? [] : Array.from({ length: tn }, (_, j): Stmt => ({ k: "let", name: name(`cb${j}`), value: colOf(j) }))),
       ...Array.from({ length: tm }, (_, i) => Array.from({ length: tn }, (_, j): Stmt => ({ k: "declare", name: accumulatorName(key, i, j), init: c(0, outType) }))).flat(),
       { k: "let", name: name("lo"), value: starts!.at([first], ctx) },
       { k: "let", name: name("hi"), value: order?.valid ? select(order.valid, end, v(name("lo"), "i32")) : end },

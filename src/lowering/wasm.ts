@@ -3,13 +3,15 @@
  * JavaScript). Buffers live in one imported memory, each kernel takes their byte offsets. Arithmetic is wasm's
  * f32/i32, which is what the JavaScript renderer's rounding reproduces, with its conventions for integer division
  * by zero and out-of-range casts. `rank1` blocks whose columns come in fours run as SIMD (f32x4/i32x4) with the
- * accumulators in vector registers, elementwise kernels four invocations at a time (wasmSimd.ts); exp is an f64
+ * accumulators in vector registers, and the statements that set and store those accumulators four lanes at a time
+ * where they can (wasmLanes.ts); elementwise kernels run four invocations at a time (wasmSimd.ts); exp is an f64
  * polynomial, other transcendentals call JavaScript's Math.
  */
 import { type Expr, type Kernel, type ScalarType, type Stmt, type UnaryOp, accumulatorName, expandRank1 } from "./kernelIr.js";
 import { FunctionBody, OP, SAT, SIMD, VAL, type ValType, encodeModule } from "./wasmEncoding.js";
 import { MATH_BINARY, MATH_UNARY, renderVectorKernel, vectorizable as elementwise } from "./wasmSimd.js";
 import { addressShift, loadOp, roundToFormat, storeOp, wide } from "./wasmNarrow.js";
+import { type LaneRenderer, offsetOf, vectorAssign, vectorStore } from "./wasmLanes.js";
 import { type StridePlan, planStrides } from "./wasmStrides.js";
 
 /** A kernel the wasm renderer does not handle (the caller falls back to JavaScript). */
@@ -69,8 +71,22 @@ class Renderer {
   /** The strided loads of the loops being rendered, innermost last, with their pointers' locals. */
   readonly #strides: { plan: StridePlan; locals: number[] }[] = [];
 
+  /** This renderer as the register blocks' vector statements see it (wasmLanes.ts). */
+  readonly #laneRenderer: LaneRenderer;
+
   constructor(readonly kernel: Kernel) {
     this.body = new FunctionBody(kernel.buffers.map(() => VAL.i32));
+    this.#laneRenderer = {
+      buffers: kernel.buffers,
+      body: this.body,
+      lane: (name) => this.#lanes.get(name),
+      expr: (e) => this.expr(e),
+      addressOf: (buffer, index, load) => {
+        const offset = load && this.strided(load);
+        if (offset === undefined) this.address(buffer, index);
+        return offset ?? 0;
+      },
+    };
   }
 
   local(name: string, type: ScalarType): number {
@@ -372,9 +388,9 @@ class Renderer {
 
   stmts(stmts: readonly Stmt[]): void {
     for (let i = 0; i < stmts.length; ) {
-      const copied = this.copyRun(stmts, i);
-      if (copied === 0) this.stmt(stmts[i]!);
-      i += copied || 1;
+      const done = vectorAssign(stmts, i, this.#laneRenderer) || this.copyRun(stmts, i) || vectorStore(stmts, i, this.#laneRenderer);
+      if (done === 0) this.stmt(stmts[i]!);
+      i += done || 1;
     }
   }
 
@@ -520,21 +536,6 @@ export interface WasmKernel {
   readonly bytes: Uint8Array;
   /** Names of the `WASM_IMPORTS` the module imports, in order. */
   readonly imports: readonly string[];
-}
-
-/** An i32 sum as its non-constant terms (compared as text) and its constant part. */
-function offsetOf(e: Expr): { base: string; offset: number } {
-  const terms: Expr[] = [];
-  let offset = 0;
-  const visit = (x: Expr): void => {
-    if (x.k === "binary" && x.op === "add") {
-      visit(x.a);
-      visit(x.b);
-    } else if (x.k === "const") offset += x.value;
-    else terms.push(x);
-  };
-  visit(e);
-  return { base: JSON.stringify(terms), offset };
 }
 
 /** The module of one kernel: `run(offset0, offset1, ...)` runs every invocation on buffers at those byte offsets. */
