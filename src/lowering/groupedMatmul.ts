@@ -290,8 +290,10 @@ function groupStarts(groupSizes: Value, m: number, materialize: (value: Value) =
 
 /**
  * tgmm: `lhs [k,m]`, `rhs [m,n]`, `groupSizes [G]`, `groupOffset []`, `existingOut [g,k,n]`? → `[g,k,n]`. On the
- * CPU rhs is packed into column blocks first (as dot_general's), and invocations step through the k blocks of one
- * column block first, so the group's rows of the packed block are read while they are cached.
+ * CPU rhs is packed into column blocks first (as dot_general's). Invocations step through the column blocks of one
+ * k block first, so consecutive ones write the output's rows whole, line after line, while the group's rows of
+ * rhs stay in the cache (stepping through the k blocks of a column block first wrote each line of the output in
+ * halves far apart in time: 4096×512×1024, g = 64, measured 391 → 328 ms a call; g = 8, 221 → 211 ms).
  */
 export function groupedTgmm(
   [lhs, rhs, groupSizes, groupOffset, existingOut]: Value[],
@@ -333,11 +335,8 @@ export function groupedTgmm(
     const rest = kBlocks * nBlocks;
     const rows = Array.from({ length: tm }, (_, i) => cast(lhs!.at([v(name(`ra${i}`), "i32"), r], ctx), outType));
     const cols = Array.from({ length: tn }, (_, j) => (packed ? packed.at([i32(0), nb, r, i32(j)], ctx) : rhsAt(n % tn === 0 ? colOf(j) : v(name(`cb${j}`), "i32"), r, ctx)));
-    // With a packed rhs, k blocks step fastest (one packed column block read by consecutive invocations).
-    const [inner, outer] = packed ? [kBlocks, nBlocks] : [nBlocks, kBlocks];
-    const innerBlock = inner === 1 ? i32(0) : binary("rem", at, i32(inner));
-    const outerBlock = outer === 1 ? i32(0) : binary("rem", binary("div", at, i32(inner)), i32(outer));
-    const [kBlock, nBlock] = packed ? [innerBlock, outerBlock] : [outerBlock, innerBlock];
+    const nBlock = nBlocks === 1 ? i32(0) : binary("rem", at, i32(nBlocks));
+    const kBlock = kBlocks === 1 ? i32(0) : binary("rem", binary("div", at, i32(nBlocks)), i32(kBlocks));
     const first = binary("add", grp, asI32(groupOffset!.at([], ctx)));
     const group = rest === 1 ? at : binary("div", at, i32(rest));
     // The padding invocations of a spread order take the last group's coordinates and contract no row.
