@@ -289,8 +289,8 @@ function groupStarts(groupSizes: Value, m: number, materialize: (value: Value) =
 }
 
 /**
- * Column blocks of a band of CPU tgmm invocations (see groupedTgmm). Consecutive invocations then write 8·8 values of
- * an output row, whole cache lines, while the band's packed rows of the group stay cached. Measured at
+ * Column blocks of a band of CPU tgmm invocations (see groupedTgmm). Consecutive invocations then write a band's 64
+ * values of an output row (four whole cache lines) while the band's packed rows of the group stay cached. Measured at
  * 4096×512×1024 (ms a call, g = 8 balanced / skewed, g = 64 balanced / skewed): the k blocks of one column block
  * first (each output line written in halves far apart in time) 223 / 234 / 389 / 375; all column blocks of one k
  * block first (a large group's packed rows no longer cached) 214 / 267 / 332 / 366; bands of 8: 210–212 / 211–216
