@@ -7,6 +7,9 @@
  * matmuls over the rows of each group (sizes known when it is traced, an advantage a masked dense product does
  * not need, at G times the FLOPs). Group sizes are a device array on our side, never read by the host.
  * tgmm (the weight gradient: [k, m]ᵀ-grouped by [m, n] into [g, k, n]) beside the dense [k, m]·[m, n] product.
+ * Operands are put on the device, as a model's weights are: on the cpu device they live in its wasm heap and
+ * their packed layout is kept (src/runtime/cpuHeap.ts). There, gmm with host operands (copied in and packed on
+ * every call) is also timed, beside the dense product with host operands.
  */
 import * as jjs from "@jax-js/jax";
 import { type Array as JaxArray, devicePut, gmm, jit, numpy as np, tgmm } from "../src/index.js";
@@ -43,12 +46,15 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
   const timed = { warmup: 1, runs };
   const hostLhs = randomArray(next, [m, K]);
   const lhs = devicePut(hostLhs, device);
-  const dense = devicePut(randomArray(next, [K, N]), device);
+  const hostDense = randomArray(next, [K, N]);
+  const dense = devicePut(hostDense, device);
   const denseProduct = jit((x: A, w: A) => np.matmul(x, w), { device });
   const denseMs = await median(() => readAndFree(denseProduct(lhs, dense)), timed);
   const lhsT = devicePut(np.transpose(hostLhs, [1, 0]), device);
   const grads = devicePut(randomArray(next, [m, N]), device);
   const denseTMs = denseOnly ? 0 : await median(() => readAndFree(denseProduct(lhsT, grads)), timed);
+  const hostOperands = device === "cpu" && !denseOnly;
+  const denseHostMs = hostOperands ? await median(() => readAndFree(denseProduct(hostLhs, hostDense)), timed) : 0;
   for (const g of [8, 64]) {
     const hostRhs = randomArray(next, [g, K, N]);
     const rhs = devicePut(hostRhs, device);
@@ -61,6 +67,10 @@ export async function gmmRows(device: "cpu" | "webgpu", theirs: "wasm" | "webgpu
       const ms = await median(() => readAndFree(ours(lhs, rhs, sizes)), timed);
       const rate = { amount: flops, unit: "GFLOP/s" as const };
       rows.push({ name: `${label} vs dense`, medianMs: ms, rate, comparison: { name: `dense dot_general ${m}×${K}×${N}`, medianMs: denseMs } });
+      if (hostOperands && !skewed) {
+        const hostMs = await median(() => readAndFree(ours(hostLhs, hostRhs, sizes)), timed);
+        rows.push({ name: `${label}, host operands vs dense`, medianMs: hostMs, rate, comparison: { name: `dense dot_general ${m}×${K}×${N}, host operands`, medianMs: denseHostMs } });
+      }
       if (denseOnly) continue;
       const weightGrad = jit((x: A, y: A, s: A) => tgmm(x, y, s, { backend, numActualGroups: g }), { device });
       const tms = await median(() => readAndFree(weightGrad(lhsT, grads, sizes)), timed);

@@ -40,17 +40,21 @@ export { deviceGet, devicePut } from "./trace/devicePut.js";
 import { interpreterExecutable, registerCompiler } from "./trace/executable.js";
 import { LoweringError } from "./lowering/lower.js";
 import { planJaxpr } from "./lowering/plan.js";
-import { cpuPlanExecutable } from "./runtime/cpuPlan.js";
+import { cpuPlanExecutable, cpuPut } from "./runtime/cpuPlan.js";
 // The CPU device runs kernels; a jaxpr the kernel lowering cannot take (float64 and the other host-only dtypes)
 // runs on the reference interpreter, in the same host memory.
-registerCompiler("cpu", (closed) => {
-  try {
-    return cpuPlanExecutable(planJaxpr(closed, { target: "cpu" }));
-  } catch (error) {
-    if (error instanceof LoweringError) return interpreterExecutable(closed);
-    throw error;
-  }
-});
+registerCompiler(
+  "cpu",
+  (closed) => {
+    try {
+      return cpuPlanExecutable(planJaxpr(closed, { target: "cpu" }));
+    } catch (error) {
+      if (error instanceof LoweringError) return interpreterExecutable(closed);
+      throw error;
+    }
+  },
+  cpuPut,
+);
 export { closeWebGpu, initWebGpu } from "./webgpuInit.js";
 export { bind } from "./trace/trace.js";
 export { cse, dce, foldConstants, inlineCalls } from "./trace/passes.js";

@@ -112,6 +112,7 @@ export function packRhs(
     shape: [batch, nBlocks, k, tn],
     type,
     pending: false,
+    relayout: true,
     block: { grid: batch * nBlocks * k, rows: 1, cols: tn, element: (_i, j) => ({ coords: [pb, pn, pk, i32(j)], index: plus(times(row, tn), j) }) },
     at: ([, , , j], ctx) => {
       ctx.emitOnce(`${key}p`, () => lets);

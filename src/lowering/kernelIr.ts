@@ -96,6 +96,11 @@ export interface Kernel {
    * `lid` and its workgroup's as `wid`.
    */
   readonly workgroupSize?: number;
+  /**
+   * Set on a kernel that only re-lays out what it reads (a packed rhs): where what it reads cannot change (an
+   * array put on the CPU device), a device may keep its result and skip it on later runs.
+   */
+  readonly relayout?: true;
 }
 
 // ---- builders -----------------------------------------------------------------------------------

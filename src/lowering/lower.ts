@@ -149,6 +149,8 @@ export interface Value {
   readonly block?: Block;
   /** The narrow dtype of the value's elements, if it has one (`at` gives values of it, in the compute type). */
   readonly element?: NarrowDType;
+  /** Set on a value that only re-lays out what it reads: its kernel is marked `relayout` (see Kernel). */
+  readonly relayout?: true;
 }
 
 const bufferValue = (ref: BufferRef, shape: readonly number[], type: ScalarType, element: NarrowDType | undefined, packed: boolean): Value => ({
@@ -262,6 +264,7 @@ export function lowerJaxpr(closed: ClosedJaxpr, options: LoweringOptions = { tar
       name: `k${steps.length}`,
       grid: block.grid,
       ...(block.workgroup ? { workgroupSize: block.workgroup } : {}),
+      ...(value.relayout ? { relayout: true as const } : {}),
       buffers: ctx.decls.map((decl, i) => ({ ...decl, access: i === outSlot || decl.workgroup !== undefined ? "read_write" : "read" })),
       body: hoistInvariants([...ctx.prelude, ...stores]),
     };

@@ -4,47 +4,61 @@
  * ordinary host arrays.
  */
 import type { ShapedArray } from "../core/aval.js";
-import { type Array, arrayFromHost } from "../core/array.js";
+import { type Array, ArrayImpl, arrayFromHost } from "../core/array.js";
 import { runCheck } from "../core/checks.js";
 import { type HostData, allocHost } from "../core/hostData.js";
 import type { BufferRef, Program } from "../lowering/lower.js";
 import { type Plan, layoutOf, splitChecked } from "../lowering/plan.js";
 import { CpuDevice } from "./cpu.js";
+import { CpuHeapBuffer, HeapRegion } from "./cpuHeap.js";
 import { type PlanDevice, runPlan } from "./planRunner.js";
 
-/** Runs a kernel program on host buffers (its inputs in order); returns a buffer per output. */
-export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly HostData[], consts: readonly HostData[] = []): HostData[] {
+/** The CPU device's buffers: host data, or an array's region of the device's heap. */
+type CpuData = HostData | HeapRegion;
+
+/** Runs a kernel program on its inputs in order; returns a buffer per output. */
+export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly CpuData[], consts: readonly HostData[] = []): CpuData[] {
   // The program's buffers in one list: inputs, constants, temporaries.
   const index = (ref: BufferRef): number => (ref.kind === "input" ? 0 : ref.kind === "const" ? inputs.length : inputs.length + consts.length) + ref.index;
   const steps = program.steps.map((s) => ({ kernel: s.kernel, buffers: s.buffers.map(index) }));
   const temps = program.outputs.flatMap((out) => (out.kind === "temp" ? [index(out)] : []));
   const results = cpu.runSteps(steps, [...inputs, ...consts, ...program.temps], temps);
-  return program.outputs.map((out) => {
+  return program.outputs.map((out): CpuData => {
     if (out.kind === "literal") return allocHost(out.dtype, 1).fill(out.value);
     return out.kind === "temp" ? results[temps.indexOf(index(out))]! : (out.kind === "input" ? inputs : consts)[out.index]!;
   });
 }
 
-function hostDevice(cpu: CpuDevice): PlanDevice<HostData> {
+/** Host data as it is; a region's elements copied out (the heap's next growth would detach a view). */
+const host = (x: CpuData): HostData => (x instanceof HeapRegion ? x.view().slice() : x);
+
+function hostDevice(cpu: CpuDevice): PlanDevice<CpuData> {
   return {
-    fromArray: (x) => ({ buffer: x.dataSync(), owned: false }),
+    fromArray: (x) => ({ buffer: x instanceof ArrayImpl && x.buffer instanceof CpuHeapBuffer ? x.buffer.region : x.dataSync(), owned: false }),
     literal: (value, aval) => allocHost(aval.dtype, 1).fill(value),
     run: (program, inputs) => runProgram(cpu, program, inputs),
-    slice: (x, offset, length) => x.subarray(offset, offset + length),
+    slice: (x, offset, length) => (x instanceof HeapRegion ? x.view().slice(offset, offset + length) : x.subarray(offset, offset + length)),
     allocate: (aval) => allocHost(aval.dtype, layoutOf(aval).length),
-    write: (into, offset, x, length) => into.set(x.subarray(0, length), offset),
-    readScalar: (x) => x[0]!,
+    write: (into, offset, x, length) => (into as HostData).set((x instanceof HeapRegion ? x.view() : x).subarray(0, length) as never, offset),
+    readScalar: (x) => (x instanceof HeapRegion ? x.view() : x)[0]!,
     release: () => {},
-    toArray: (x, aval) => arrayFromHost(x, aval),
+    toArray: (x, aval) => arrayFromHost(host(x), aval),
   };
 }
 
 const shared = new CpuDevice();
 
+/** `x` on the CPU device: its data copied into the device's heap (see cpuHeap.ts), unless it is there already. */
+export function cpuPut(x: Array): Array {
+  if (x instanceof ArrayImpl && x.buffer instanceof CpuHeapBuffer) return x;
+  const region = shared.place(x.dataSync());
+  return region ? new ArrayImpl(x.aval, new CpuHeapBuffer(region)) : x;
+}
+
 /** Runs one lowered program (of a jaxpr with `constants` and `outAvals`) on the CPU: for tests and benchmarks of single programs. */
 export function cpuExecutable(program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[], cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
   const consts = constants.map((c) => c.dataSync());
-  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync()), consts).map((data, i) => arrayFromHost(data, outAvals[i]!));
+  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync()), consts).map((data, i) => arrayFromHost(host(data), outAvals[i]!));
 }
 
 /** The executable of a plan on the CPU (by default on the process's shared CPU device); its checks run after each call. */

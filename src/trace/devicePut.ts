@@ -1,6 +1,7 @@
 /**
  * Moving arrays between devices, as `jax.device_put` / `jax.device_get` do. Putting runs the identity on the
- * target device, so each device decides how data arrives (the host devices share memory; WebGPU uploads).
+ * target device, so each device decides how data arrives (WebGPU uploads), or the device's own put: the CPU
+ * device copies host data into its wasm heap, where its kernels read it without a copy per call.
  * Getting data back from a GPU is asynchronous in every WebGPU implementation, hence `await deviceGet(x)`.
  */
 import type { ShapedArray } from "../core/aval.js";
@@ -9,7 +10,7 @@ import { ArgumentError } from "../core/errors.js";
 import { map } from "../core/tree.js";
 import { asArray } from "./args.js";
 import type { ClosedJaxpr } from "./jaxpr.js";
-import { executableFor } from "./executable.js";
+import { executableFor, putFor } from "./executable.js";
 import { traceToJaxpr } from "./stage.js";
 import { Tracer } from "./trace.js";
 
@@ -27,11 +28,12 @@ export function devicePut<T>(tree: T, device: string): T {
   return map((leaf: unknown) => {
     if (leaf instanceof Tracer) throw new ArgumentError("devicePut: the argument is a traced value; devicePut moves concrete arrays (call it outside jit and grad)");
     const x = asArray(leaf, "devicePut: x");
-    if (x instanceof ArrayImpl && x.device === device) return x;
+    const put = putFor(device);
+    if (x instanceof ArrayImpl && x.device === device && !put) return x;
     if (x instanceof ArrayImpl && !x.disposed && !x.buffer.readSync) {
       throw new ArgumentError(`devicePut: x (${x.aval.toString()}) is on device '${x.device}', which is read asynchronously; bring it to the host with \`x = await deviceGet(x)\` first`);
     }
-    return executableFor(identity(x.aval), device)([x])[0]!;
+    return put ? put(x) : executableFor(identity(x.aval), device)([x])[0]!;
   }, tree) as T;
 }
 

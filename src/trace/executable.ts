@@ -14,18 +14,28 @@ export type Compiler = (closed: ClosedJaxpr) => Executable;
 /** The reference interpreter's executable: every equation by its primitive's reference implementation. */
 export const interpreterExecutable: Compiler = (closed) => (args) => withReferenceEvaluation(() => evalClosedJaxpr(closed, args));
 
+/** How a device takes a concrete array into its memory (`devicePut`), where that is not running the identity. */
+export type Put = (x: Array) => Array;
+
 const compilers = new Map<string, Compiler>([["interpreter", interpreterExecutable]]);
+const puts = new Map<string, Put>();
 const cache = new Map<string, WeakMap<ClosedJaxpr, Executable>>();
 
-/** Registers the compiler of a device (the lowering calls this). */
-export function registerCompiler(device: string, compiler: Compiler): void {
+/** Registers the compiler of a device (the lowering calls this), and how it takes arrays in if it says. */
+export function registerCompiler(device: string, compiler: Compiler, put?: Put): void {
   compilers.set(device, compiler);
+  if (put) puts.set(device, put);
+  else puts.delete(device);
   cache.delete(device);
 }
+
+/** The device's own way to take arrays in, if it has one. */
+export const putFor = (device: string): Put | undefined => puts.get(device);
 
 /** Removes a device's compiler (its cached executables go with it). */
 export function unregisterCompiler(device: string): void {
   compilers.delete(device);
+  puts.delete(device);
   cache.delete(device);
   if (preferred === device) preferred = undefined;
   if (chosen === device) chosen = undefined;
