@@ -8,7 +8,7 @@ import type { DType } from "../core/dtype.js";
 import { type HostData, allocHost } from "../core/hostData.js";
 import { type Kernel, boundBuffers } from "../lowering/kernelIr.js";
 import { compileJs, renderJs } from "../lowering/js.js";
-import { HeapRegion, viewLike } from "./cpuHeap.js";
+import { CpuHeapBuffer, type HeapRegion, Residency, viewLike } from "./cpuHeap.js";
 import { type WasmRun, WasmKernels, heapBytes } from "./wasmKernels.js";
 
 type Run = (buffers: readonly HostData[]) => void;
@@ -30,8 +30,8 @@ export interface FreshBuffer {
 
 const isFresh = (b: StepBuffer): b is FreshBuffer => "dtype" in b;
 
-/** A buffer of a program: host data (copied into the heap for the call), a region of the heap, or a fresh one. */
-export type StepBuffer = HostData | HeapRegion | FreshBuffer;
+/** A buffer of a program: host data (copied into the heap for the call), an array put on the device, or a fresh one. */
+export type StepBuffer = HostData | CpuHeapBuffer | FreshBuffer;
 
 /** A kernel's structure as a string (its name aside): the key of the layouts it derives from an array. */
 const kernelKeys = new WeakMap<Kernel, string>();
@@ -41,7 +41,7 @@ function kernelKey(kernel: Kernel): string {
   return key;
 }
 
-/** The step's layout of regions, as planned before a run: kept with `source` under `key`, or made by this run. */
+/** A step's layout of held regions, as planned before a run: kept with `source` under `key`, or made by this run. */
 interface Derived {
   readonly step: number;
   readonly output: number;
@@ -51,19 +51,29 @@ interface Derived {
   readonly made: boolean;
 }
 
+/** Bytes of arrays (and their kept layouts) a CPU device holds in its heap by default. */
+export const RESIDENT_BYTES = 2 ** 30;
+
 export class CpuDevice {
   readonly #compiled = new WeakMap<Kernel, Compiled>();
   readonly #byText = new Map<string, Run>();
   readonly #wasm: WasmKernels | undefined;
+  readonly #residency: Residency | undefined;
 
-  /** `wasm: false` runs every kernel as JavaScript. */
-  constructor({ wasm = typeof WebAssembly !== "undefined" }: { wasm?: boolean } = {}) {
+  /** `wasm: false` runs every kernel as JavaScript; `residentBytes` bounds the heap arrays put on the device hold. */
+  constructor({ wasm = typeof WebAssembly !== "undefined", residentBytes = RESIDENT_BYTES }: { wasm?: boolean; residentBytes?: number } = {}) {
     this.#wasm = wasm ? new WasmKernels() : undefined;
+    this.#residency = this.#wasm && new Residency(this.#wasm, residentBytes);
   }
 
-  /** `data` copied into the device's heap, or undefined when the device has none (it runs JavaScript only). */
-  place(data: HostData): HeapRegion | undefined {
-    return this.#wasm && HeapRegion.holding(this.#wasm, data);
+  /** A buffer of a copy of `data` held in the device's heap, or undefined when the device has none (it runs JavaScript only). */
+  put(data: HostData): CpuHeapBuffer | undefined {
+    return this.#residency && new CpuHeapBuffer(data.slice(), this.#residency);
+  }
+
+  /** Bytes the arrays put on the device hold in its heap now, kept layouts included. */
+  get residentBytes(): number {
+    return this.#residency?.bytes ?? 0;
   }
 
   /** Runs one kernel on its buffers, in place (the written ones hold its results). */
@@ -75,39 +85,43 @@ export class CpuDevice {
   /**
    * Runs kernels in order on `buffers` and returns the data of those listed in `outputs` (a given array, written
    * in place, or a new one for a fresh buffer). With wasm kernels among them, every buffer is placed in the heap
-   * once: regions of it are read where they are, host data is copied in, and the outputs are copied out. A
-   * step marked `relayout` that reads only regions leaves its result in the heap, kept with the first of them,
-   * and later runs use it instead of running the step.
+   * once: arrays put on the device are read where they are, host data is copied in, and the outputs are copied
+   * out. A step marked `relayout` that reads only arrays put on the device leaves its result in the heap, kept
+   * with the first of them, and later runs use it instead of running the step.
    */
   runSteps(steps: readonly ProgramStep[], given: readonly StepBuffer[], outputs: readonly number[]): HostData[] {
     const compiled = steps.map((s) => this.#compile(s.kernel));
-    const wasm = this.#wasm;
-    // Regions of another device's heap are read as host data.
-    const buffers = given.map((b) => (b instanceof HeapRegion && b.heap !== wasm ? b.view() : b));
     steps.forEach((s) =>
       boundBuffers(s.kernel).forEach((d, i) => {
-        if (d.access === "read_write" && buffers[s.buffers[i]!] instanceof HeapRegion) throw new Error(`kernel '${s.kernel.name}' writes an array's data in the heap`);
+        if (d.access === "read_write" && given[s.buffers[i]!] instanceof CpuHeapBuffer) throw new Error(`kernel '${s.kernel.name}' writes the data of an array put on the device`);
       }),
     );
-    if (!wasm || compiled.every((c) => "js" in c)) {
-      const arrays = buffers.map((b) => (isFresh(b) ? allocHost(b.dtype, b.length) : b instanceof HeapRegion ? b.view() : b));
+    const wasm = this.#wasm;
+    const residency = this.#residency;
+    // Arrays put on another device are read as host data.
+    const buffers = given.map((b) => (b instanceof CpuHeapBuffer && b.residency !== residency ? b.host : b));
+    if (!wasm || !residency || compiled.every((c) => "js" in c)) {
+      const arrays = buffers.map((b) => (isFresh(b) ? allocHost(b.dtype, b.length) : b instanceof CpuHeapBuffer ? b.host : b));
       steps.forEach((s, i) => (compiled[i] as { js: Run }).js(s.buffers.map((b) => arrays[b]!)));
       return outputs.map((i) => arrays[i]!);
     }
-    const derived = this.#deriving(wasm, steps, buffers);
-    const regions = buffers.map((b, i) => (b instanceof HeapRegion ? b : derived.find((d) => d.output === i)?.region));
+    const pinned = new Set<HeapRegion>();
+    const held = buffers.map((b) => (b instanceof CpuHeapBuffer ? b.region(pinned) : undefined));
+    const derived = this.#deriving(residency, steps, buffers, held, pinned);
+    const regions = buffers.map((_, i) => held[i] ?? derived.find((d) => d.output === i)?.region);
     const likes = buffers.map((b, i) => regions[i]?.like ?? (isFresh(b) ? allocHost(b.dtype, 0) : (b as HostData)));
+    const lengths = buffers.map((b) => (b instanceof CpuHeapBuffer ? b.host.length : b.length));
     let size = 0;
-    const scratch = buffers.map((b, i) => {
+    const scratch = buffers.map((_, i) => {
       if (regions[i]) return 0;
       const at = size;
-      size += heapBytes(likes[i]!.BYTES_PER_ELEMENT * b.length);
+      size += heapBytes(likes[i]!.BYTES_PER_ELEMENT * lengths[i]!);
       return at;
     });
     try {
       const base = wasm.scratch(size);
       const offsets = buffers.map((_, i) => regions[i]?.offset ?? base + scratch[i]!);
-      const views = buffers.map((b, i) => viewLike(likes[i]!, wasm.heap, offsets[i]!, b.length));
+      const views = buffers.map((_, i) => viewLike(likes[i]!, wasm.heap, offsets[i]!, lengths[i]!));
       buffers.forEach((b, i) => isFresh(b) || regions[i] || views[i]!.set(b as never));
       steps.forEach((s, i) => {
         if (derived.some((d) => !d.made && d.step === i)) return;
@@ -129,26 +143,26 @@ export class CpuDevice {
   }
 
   /**
-   * The layouts this run derives from regions alone: those of `relayout` steps that read only regions and
-   * write one fresh buffer no other step writes. Kept ones are found; the others get a region of their own.
+   * The layouts this run derives from held regions alone: those of `relayout` steps that read only arrays put on
+   * the device and write one fresh buffer no other step writes. Kept ones are found; the others get a region.
    */
-  #deriving(wasm: WasmKernels, steps: readonly ProgramStep[], buffers: readonly StepBuffer[]): Derived[] {
+  #deriving(residency: Residency, steps: readonly ProgramStep[], buffers: readonly StepBuffer[], held: readonly (HeapRegion | undefined)[], pinned: ReadonlySet<HeapRegion>): Derived[] {
     const writers = new Map<number, number>();
     const writes = (s: ProgramStep): number[] => boundBuffers(s.kernel).flatMap((d, i) => (d.access === "read_write" ? [s.buffers[i]!] : []));
     for (const s of steps) for (const b of writes(s)) writers.set(b, (writers.get(b) ?? 0) + 1);
     return steps.flatMap((s, step): Derived[] => {
       if (!s.kernel.relayout) return [];
       const written = writes(s);
-      const read = s.buffers.filter((b) => !written.includes(b)).map((b) => buffers[b]);
+      const read = s.buffers.filter((b) => !written.includes(b)).map((b) => held[b]);
       const output = written[0]!;
       const fresh = buffers[output]!;
       if (written.length !== 1 || writers.get(output) !== 1 || !isFresh(fresh) || read.length === 0) return [];
-      if (!read.every((b): b is HeapRegion => b instanceof HeapRegion)) return [];
+      if (!read.every((r): r is HeapRegion => r !== undefined)) return [];
       const source = read[0]!;
       const key = `${kernelKey(s.kernel)}|${read.map((r) => r.id).join(",")}`;
       const kept = source.derived(key);
       if (kept) return [{ step, output, region: kept, source, key, made: false }];
-      return [{ step, output, region: HeapRegion.fresh(wasm, allocHost(fresh.dtype, 0), fresh.length), source, key, made: true }];
+      return [{ step, output, region: residency.derive(allocHost(fresh.dtype, 0), fresh.length, pinned), source, key, made: true }];
     });
   }
 

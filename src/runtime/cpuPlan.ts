@@ -10,11 +10,11 @@ import { type HostData, allocHost } from "../core/hostData.js";
 import type { BufferRef, Program } from "../lowering/lower.js";
 import { type Plan, layoutOf, splitChecked } from "../lowering/plan.js";
 import { CpuDevice } from "./cpu.js";
-import { CpuHeapBuffer, HeapRegion } from "./cpuHeap.js";
+import { CpuHeapBuffer } from "./cpuHeap.js";
 import { type PlanDevice, runPlan } from "./planRunner.js";
 
-/** The CPU device's buffers: host data, or an array's region of the device's heap. */
-type CpuData = HostData | HeapRegion;
+/** The CPU device's buffers: host data, or an array put on the device (held in its heap). */
+type CpuData = HostData | CpuHeapBuffer;
 
 /** Runs a kernel program on its inputs in order; returns a buffer per output. */
 export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly CpuData[], consts: readonly HostData[] = []): CpuData[] {
@@ -29,20 +29,20 @@ export function runProgram(cpu: CpuDevice, program: Program, inputs: readonly Cp
   });
 }
 
-/** Host data as it is; a region's elements copied out (the heap's next growth would detach a view). */
-const host = (x: CpuData): HostData => (x instanceof HeapRegion ? x.view().slice() : x);
+/** The host data of a buffer (of an array put on the device: its host copy, only to read). */
+const host = (x: CpuData): HostData => (x instanceof CpuHeapBuffer ? x.host : x);
 
 function hostDevice(cpu: CpuDevice): PlanDevice<CpuData> {
   return {
-    fromArray: (x) => ({ buffer: x instanceof ArrayImpl && x.buffer instanceof CpuHeapBuffer ? x.buffer.region : x.dataSync(), owned: false }),
+    fromArray: (x) => ({ buffer: x instanceof ArrayImpl && x.buffer instanceof CpuHeapBuffer ? x.buffer : x.dataSync(), owned: false }),
     literal: (value, aval) => allocHost(aval.dtype, 1).fill(value),
     run: (program, inputs) => runProgram(cpu, program, inputs),
-    slice: (x, offset, length) => (x instanceof HeapRegion ? x.view().slice(offset, offset + length) : x.subarray(offset, offset + length)),
+    slice: (x, offset, length) => (x instanceof CpuHeapBuffer ? x.host.slice(offset, offset + length) : x.subarray(offset, offset + length)),
     allocate: (aval) => allocHost(aval.dtype, layoutOf(aval).length),
-    write: (into, offset, x, length) => (into as HostData).set((x instanceof HeapRegion ? x.view() : x).subarray(0, length) as never, offset),
-    readScalar: (x) => (x instanceof HeapRegion ? x.view() : x)[0]!,
+    write: (into, offset, x, length) => host(into).set(host(x).subarray(0, length) as never, offset),
+    readScalar: (x) => host(x)[0]!,
     release: () => {},
-    toArray: (x, aval) => arrayFromHost(host(x), aval),
+    toArray: (x, aval) => (x instanceof CpuHeapBuffer ? new ArrayImpl(aval, x) : arrayFromHost(x, aval)),
   };
 }
 
@@ -51,14 +51,14 @@ const shared = new CpuDevice();
 /** `x` on the CPU device: its data copied into the device's heap (see cpuHeap.ts), unless it is there already. */
 export function cpuPut(x: Array): Array {
   if (x instanceof ArrayImpl && x.buffer instanceof CpuHeapBuffer) return x;
-  const region = shared.place(x.dataSync());
-  return region ? new ArrayImpl(x.aval, new CpuHeapBuffer(region)) : x;
+  const buffer = shared.put(x.dataSync());
+  return buffer ? new ArrayImpl(x.aval, buffer) : x;
 }
 
 /** Runs one lowered program (of a jaxpr with `constants` and `outAvals`) on the CPU: for tests and benchmarks of single programs. */
 export function cpuExecutable(program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[], cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
   const consts = constants.map((c) => c.dataSync());
-  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync()), consts).map((data, i) => arrayFromHost(host(data), outAvals[i]!));
+  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync()), consts).map((data, i) => arrayFromHost(host(data).slice(), outAvals[i]!));
 }
 
 /** The executable of a plan on the CPU (by default on the process's shared CPU device); its checks run after each call. */

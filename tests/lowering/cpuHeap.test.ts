@@ -1,6 +1,7 @@
 /**
- * Arrays put on the CPU device live in its wasm heap (src/runtime/cpuHeap.ts): kernels read them in place, and the
- * packed layout a program derives from them is kept with them and used instead of packing again.
+ * Arrays put on the CPU device live in its wasm heap (src/runtime/cpuHeap.ts): kernels read them in place, the
+ * packed layout a program derives from them is kept with them and used instead of packing again, and the heap
+ * holds them within a budget, least recently used out first.
  */
 import { describe, expect, it } from "vitest";
 import { type Array as JaxArray, ArrayImpl, devicePut, gmm, jit, numpy as np } from "../../src/index.js";
@@ -16,8 +17,8 @@ const next = rng(29);
 
 const regionOf = (x: A): HeapRegion => {
   const buffer = (x as ArrayImpl).buffer;
-  if (!(buffer instanceof CpuHeapBuffer)) throw new Error("not an array in the cpu heap");
-  return buffer.region;
+  if (!(buffer instanceof CpuHeapBuffer) || !buffer.placed) throw new Error("not an array in the cpu heap");
+  return buffer.placed;
 };
 
 describe("devicePut(x, 'cpu')", () => {
@@ -115,8 +116,9 @@ describe("the cpu device's kept layouts", () => {
 
   it("are at most four to an array, the oldest dropped first, and every run stays right", () => {
     const cpu = new CpuDevice();
-    const region = cpu.place(data)!;
-    const run = (shift: number, relayout = true): number[] => Array.from(cpu.runSteps([{ kernel: shifted(shift, relayout), buffers: [0, 1] }], [region, { dtype: "float32", length: n }], [1])[0]!);
+    const put = cpu.put(data)!;
+    const region = put.placed!;
+    const run = (shift: number, relayout = true): number[] => Array.from(cpu.runSteps([{ kernel: shifted(shift, relayout), buffers: [0, 1] }], [put, { dtype: "float32", length: n }], [1])[0]!);
     for (const shift of [1, 2, 3, 4, 5]) expect(run(shift)).toEqual(plus(shift));
     expect(region.keptLayouts().map((r) => Array.from(r.view()))).toEqual([2, 3, 4, 5].map(plus));
     expect(run(1)).toEqual(plus(1));
@@ -128,17 +130,63 @@ describe("the cpu device's kept layouts", () => {
 
   it("are not kept when a re-layout also reads host data", () => {
     const cpu = new CpuDevice();
-    const region = cpu.place(data)!;
+    const put = cpu.put(data)!;
     const kernel: Kernel = { ...shifted(0, true), buffers: [{ type: "f32", access: "read" }, { type: "f32", access: "read" }, { type: "f32", access: "read_write" }], body: [{ k: "store", buffer: 2, index: gid, value: binary("add", load(0, gid, "f32"), load(1, gid, "f32")) }] };
-    const out = cpu.runSteps([{ kernel, buffers: [0, 1, 2] }], [region, data, { dtype: "float32", length: n }], [2])[0]!;
+    const out = cpu.runSteps([{ kernel, buffers: [0, 1, 2] }], [put, data, { dtype: "float32", length: n }], [2])[0]!;
     expect(Array.from(out)).toEqual(Array.from(data, (value) => Math.fround(2 * value)));
-    expect(region.keptLayouts()).toHaveLength(0);
+    expect(put.placed!.keptLayouts()).toHaveLength(0);
   });
 
   it("refuse a kernel that would write an array's data", () => {
     const cpu = new CpuDevice();
-    const region = cpu.place(data)!;
-    expect(() => cpu.runSteps([{ kernel: shifted(1, false), buffers: [0, 1] }], [{ dtype: "float32", length: n }, region], [0])).toThrow(/kernel 'shift' writes an array's data in the heap/);
+    expect(() => cpu.runSteps([{ kernel: shifted(1, false), buffers: [0, 1] }], [{ dtype: "float32", length: n }, cpu.put(data)!], [0])).toThrow(/kernel 'shift' writes the data of an array put on the device/);
+  });
+
+  it("count toward the device's budget", () => {
+    const cpu = new CpuDevice();
+    const put = cpu.put(data)!;
+    expect(cpu.residentBytes).toBe(4 * n);
+    cpu.runSteps([{ kernel: shifted(1, true), buffers: [0, 1] }], [put, { dtype: "float32", length: n }], [1]);
+    expect(cpu.residentBytes).toBe(8 * n);
+    put.release();
+    expect(cpu.residentBytes).toBe(0);
+  });
+});
+
+describe("the cpu device's budget for arrays put on it", () => {
+  const n = 37;
+  const copy: Kernel = {
+    name: "copy",
+    grid: n,
+    buffers: [{ type: "f32", access: "read" }, { type: "f32", access: "read_write" }],
+    body: [{ k: "store", buffer: 1, index: gid, value: load(0, gid, "f32") }],
+  };
+  const values = (): Float32Array => Float32Array.from({ length: n }, () => next());
+
+  it("frees the least recently used when full; an array whose region went is copied in again at its next use", () => {
+    const cpu = new CpuDevice({ residentBytes: 3 * 4 * n });
+    const data = [values(), values(), values(), values()];
+    const [a, b, c] = data.slice(0, 3).map((d) => cpu.put(d)!) as [CpuHeapBuffer, CpuHeapBuffer, CpuHeapBuffer];
+    const read = (x: CpuHeapBuffer): number[] => Array.from(cpu.runSteps([{ kernel: copy, buffers: [0, 1] }], [x, { dtype: "float32", length: n }], [1])[0]!);
+    expect(read(a)).toEqual(Array.from(data[0]!));
+    const d = cpu.put(data[3]!)!;
+    expect([a, b, c, d].map((x) => x.placed !== undefined)).toEqual([true, false, true, true]);
+    expect(cpu.residentBytes).toBe(3 * 4 * n);
+    expect(read(b)).toEqual(Array.from(data[1]!));
+    expect([a, b, c, d].map((x) => x.placed !== undefined)).toEqual([true, true, false, true]);
+    expect(Array.from(c.readSync())).toEqual(Array.from(data[2]!));
+    expect(cpu.residentBytes).toBe(3 * 4 * n);
+  });
+
+  it("keeps the heap within it when put arrays are dropped in synchronous work", () => {
+    const cpu = new CpuDevice({ residentBytes: 8 * 4 * n });
+    let checksum = 0;
+    for (let i = 0; i < 100; i++) {
+      const x = cpu.put(Float32Array.from({ length: n }, (_, j) => i + j))!;
+      checksum += cpu.runSteps([{ kernel: copy, buffers: [0, 1] }], [x, { dtype: "float32", length: n }], [1])[0]![5]!;
+      expect(cpu.residentBytes).toBeLessThanOrEqual(8 * 4 * n);
+    }
+    expect(checksum).toBe((99 * 100) / 2 + 5 * 100);
   });
 });
 
