@@ -3,6 +3,7 @@
  * compiled once per kernel, run on typed arrays. The kernels of one program share one copy of its buffers in
  * the wasm heap: the inputs are copied in once, temporaries never leave it, and only the results are copied
  * out (a program that copied every kernel's buffers in and out spent a quarter of a grouped matmul on copies).
+ * Arrays put on the device are read where the heap holds them, and layouts derived from them are kept there.
  */
 import type { DType } from "../core/dtype.js";
 import { type HostData, allocHost } from "../core/hostData.js";

@@ -1,7 +1,7 @@
 /**
  * The CPU device's executable: a plan (src/lowering/plan.ts) whose kernel programs run as compiled WebAssembly
- * or JavaScript on typed arrays, with loops driven from JavaScript. Arrays stay on the host, so results are
- * ordinary host arrays.
+ * or JavaScript on typed arrays, with loops driven from JavaScript. Results are ordinary host arrays; arrays
+ * put on the device (`devicePut(x, "cpu")`, src/runtime/cpuHeap.ts) are read from its heap where they are held.
  */
 import type { ShapedArray } from "../core/aval.js";
 import { type Array, ArrayImpl, arrayFromHost } from "../core/array.js";
@@ -58,7 +58,7 @@ export function cpuPut(x: Array): Array {
 /** Runs one lowered program (of a jaxpr with `constants` and `outAvals`) on the CPU: for tests and benchmarks of single programs. */
 export function cpuExecutable(program: Program, constants: readonly Array[], outAvals: readonly ShapedArray[], cpu: CpuDevice = shared): (args: readonly Array[]) => Array[] {
   const consts = constants.map((c) => c.dataSync());
-  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync()), consts).map((data, i) => arrayFromHost(host(data).slice(), outAvals[i]!));
+  return (args) => runProgram(cpu, program, args.map((a) => a.dataSync()), consts).map((data, i) => arrayFromHost(host(data), outAvals[i]!));
 }
 
 /** The executable of a plan on the CPU (by default on the process's shared CPU device); its checks run after each call. */
