@@ -53,7 +53,7 @@ interface Derived {
 }
 
 /** Bytes of arrays (and their kept layouts) a CPU device holds in its heap by default. */
-export const RESIDENT_BYTES = 2 ** 30;
+const RESIDENT_BYTES = 2 ** 30;
 
 export class CpuDevice {
   readonly #compiled = new WeakMap<Kernel, Compiled>();

@@ -17,7 +17,7 @@ export function viewLike(like: HostData, buffer: ArrayBuffer, offset: number, le
 }
 
 /** An empty typed array of the type of `like` (not a view of its buffer, which it would keep alive). */
-export const emptyLike = (like: HostData): HostData => new (like.constructor as new (length: number) => HostData)(0);
+const emptyLike = (like: HostData): HostData => new (like.constructor as new (length: number) => HostData)(0);
 
 /** Layouts derived from one array a region keeps at most (the oldest goes first). */
 const MAX_DERIVED = 4;
