@@ -31,6 +31,9 @@ export interface FreshBuffer {
 
 const isFresh = (b: StepBuffer): b is FreshBuffer => "dtype" in b;
 
+/** The kernel's buffer slots it writes. */
+const writtenSlots = (kernel: Kernel): number[] => boundBuffers(kernel).flatMap((d, i) => (d.access === "read_write" ? [i] : []));
+
 /** A buffer of a program: host data (copied into the heap for the call), an array put on the device, or a fresh one. */
 export type StepBuffer = HostData | CpuHeapBuffer | FreshBuffer;
 
@@ -79,8 +82,7 @@ export class CpuDevice {
 
   /** Runs one kernel on its buffers, in place (the written ones hold its results). */
   run(kernel: Kernel, buffers: readonly HostData[]): void {
-    const written = boundBuffers(kernel).flatMap((d, i) => (d.access === "read_write" ? [i] : []));
-    this.runSteps([{ kernel, buffers: buffers.map((_, i) => i) }], buffers, written);
+    this.runSteps([{ kernel, buffers: buffers.map((_, i) => i) }], buffers, writtenSlots(kernel));
   }
 
   /**
@@ -92,11 +94,11 @@ export class CpuDevice {
    */
   runSteps(steps: readonly ProgramStep[], given: readonly StepBuffer[], outputs: readonly number[]): HostData[] {
     const compiled = steps.map((s) => this.#compile(s.kernel));
-    steps.forEach((s) =>
-      boundBuffers(s.kernel).forEach((d, i) => {
-        if (d.access === "read_write" && given[s.buffers[i]!] instanceof CpuHeapBuffer) throw new Error(`kernel '${s.kernel.name}' writes the data of an array put on the device`);
-      }),
-    );
+    // The buffers each step writes.
+    const writes = steps.map((s) => writtenSlots(s.kernel).map((slot) => s.buffers[slot]!));
+    writes.forEach((w, i) => {
+      if (w.some((b) => given[b] instanceof CpuHeapBuffer)) throw new Error(`kernel '${steps[i]!.kernel.name}' writes the data of an array put on the device`);
+    });
     const wasm = this.#wasm;
     const residency = this.#residency;
     // Arrays put on another device are read as host data.
@@ -108,7 +110,7 @@ export class CpuDevice {
     }
     const pinned = new Set<HeapRegion>();
     const held = buffers.map((b) => (b instanceof CpuHeapBuffer ? b.region(pinned) : undefined));
-    const derived = this.#deriving(residency, steps, buffers, held, pinned);
+    const derived = this.#deriving(residency, steps, writes, buffers, held, pinned);
     const regions = buffers.map((_, i) => held[i] ?? derived.find((d) => d.output === i)?.region);
     const likes = buffers.map((b, i) => regions[i]?.like ?? (isFresh(b) ? allocHost(b.dtype, 0) : (b as HostData)));
     const lengths = buffers.map((b) => (b instanceof CpuHeapBuffer ? b.host.length : b.length));
@@ -147,13 +149,19 @@ export class CpuDevice {
    * The layouts this run derives from held regions alone: those of `relayout` steps that read only arrays put on
    * the device and write one fresh buffer no other step writes. Kept ones are found; the others get a region.
    */
-  #deriving(residency: Residency, steps: readonly ProgramStep[], buffers: readonly StepBuffer[], held: readonly (HeapRegion | undefined)[], pinned: ReadonlySet<HeapRegion>): Derived[] {
+  #deriving(
+    residency: Residency,
+    steps: readonly ProgramStep[],
+    writes: readonly (readonly number[])[],
+    buffers: readonly StepBuffer[],
+    held: readonly (HeapRegion | undefined)[],
+    pinned: ReadonlySet<HeapRegion>,
+  ): Derived[] {
     const writers = new Map<number, number>();
-    const writes = (s: ProgramStep): number[] => boundBuffers(s.kernel).flatMap((d, i) => (d.access === "read_write" ? [s.buffers[i]!] : []));
-    for (const s of steps) for (const b of writes(s)) writers.set(b, (writers.get(b) ?? 0) + 1);
+    for (const b of writes.flat()) writers.set(b, (writers.get(b) ?? 0) + 1);
     return steps.flatMap((s, step): Derived[] => {
       if (!s.kernel.relayout) return [];
-      const written = writes(s);
+      const written = writes[step]!;
       const read = s.buffers.filter((b) => !written.includes(b)).map((b) => held[b]);
       const output = written[0]!;
       const fresh = buffers[output]!;
